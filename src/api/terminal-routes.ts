@@ -1,0 +1,101 @@
+// Terminal routes (HMAC-authenticated): taps, offline batch upload, the terminal's own
+// registration, and reversal of a reversible tap (pharmacy / hospital settlement cancel).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createHash } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import { authenticateTerminal, type TerminalAuthOptions } from '../auth/terminal-auth.js'
+import { errorBody } from '../errors.js'
+import type { Ledger } from '../ledger/ledger.js'
+import type { TerminalRecord } from '../ledger/store.js'
+import { AT_PAST_MS_MAX_ONLINE, type TapOutcome, type TapRequest } from '../ledger/tap-processor.js'
+import type { CardTokenizer } from '../log.js'
+import type { Metrics } from '../metrics.js'
+import { toApiError } from './error-handler.js'
+
+export interface TerminalRoutesOptions {
+  ledger: Ledger
+  metrics: Metrics
+  auth: TerminalAuthOptions
+  cardToken: CardTokenizer
+  tapBodyBytesMax: number
+  batchBodyBytesMax: number
+  /** Offline uploads may carry older taps than online ones. */
+  batchAtPastMsMax: number
+}
+
+/** Idempotency key material: the tap as parsed, so whitespace differences are the same body. */
+function tapHash (tap: TapRequest): string {
+  return createHash('sha256').update(JSON.stringify(tap)).digest('hex')
+}
+
+export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOptions): Promise<void> {
+  app.addHook('preValidation', async (request) => {
+    request.terminal = authenticateTerminal(request, o.auth)
+  })
+
+  const record = (request: FastifyRequest, terminal: TerminalRecord, outcome: TapOutcome, latencyMs: number, log: FastifyBaseLogger): void => {
+    o.metrics.decisions.inc({ scenario: outcome.scenario, decision: outcome.decision, reason: outcome.reason ?? '' })
+    o.metrics.tapLatency.observe({ scenario: outcome.scenario }, latencyMs / 1000)
+    log.info({
+      terminal: terminal.terminalId,
+      tapId: (request.body as TapRequest | undefined)?.tapId,
+      scenario: outcome.scenario,
+      card: outcome.cardNo === null ? null : o.cardToken(outcome.cardNo),
+      decision: outcome.decision,
+      reason: outcome.reason ?? undefined,
+      amount: outcome.amount,
+      replay: outcome.replay || undefined,
+      latencyMs: Math.round(latencyMs * 1000) / 1000
+    }, 'tap')
+  }
+
+  app.post('/v1/taps', {
+    bodyLimit: o.tapBodyBytesMax,
+    schema: { body: { $ref: 'tap-request.json#' } }
+  }, async (request: FastifyRequest<{ Body: TapRequest }>, reply: FastifyReply) => {
+    const terminal = request.terminal!
+    const outcome = await o.ledger.submitTap({ terminal, tap: request.body, bodyHash: tapHash(request.body), atPastMsMax: AT_PAST_MS_MAX_ONLINE })
+    record(request, terminal, outcome, reply.elapsedTime, request.log)
+    return reply.code(200).type('application/json; charset=utf-8').send(outcome.payload)
+  })
+
+  app.post('/v1/taps/batch', {
+    bodyLimit: o.batchBodyBytesMax,
+    schema: { body: { $ref: 'tap-batch-request.json#' } }
+  }, async (request: FastifyRequest<{ Body: { taps: TapRequest[] } }>, reply: FastifyReply) => {
+    const terminal = request.terminal!
+    // Submitted together, so the taps join one group commit in upload order.
+    const settled = await Promise.allSettled(request.body.taps.map(tap =>
+      o.ledger.submitTap({ terminal, tap, bodyHash: tapHash(tap), atPastMsMax: o.batchAtPastMsMax })))
+    const parts = settled.map(result => {
+      if (result.status === 'fulfilled') {
+        o.metrics.decisions.inc({ scenario: result.value.scenario, decision: result.value.decision, reason: result.value.reason ?? '' })
+        return `{"status":200,"tap":${result.value.payload}}`
+      }
+      const apiError = toApiError(result.reason as Error)
+      if (apiError === undefined) request.log.error({ err: result.reason }, 'unexpected error in batch tap')
+      const status = apiError?.statusCode ?? 500
+      return JSON.stringify({ status, ...errorBody(apiError?.code ?? 'INTERNAL', apiError?.message ?? 'internal error') })
+    })
+    request.log.info({ terminal: terminal.terminalId, taps: parts.length, latencyMs: reply.elapsedTime }, 'tap batch')
+    return reply.code(200).type('application/json; charset=utf-8').send(`{"results":[${parts.join(',')}]}`)
+  })
+
+  app.get('/v1/terminal/me', {
+    schema: { response: { 200: { $ref: 'terminal.json#' } } }
+  }, async (request) => {
+    const { secret: _secret, ...registration } = request.terminal!
+    return registration
+  })
+
+  app.post('/v1/terminal/taps/:tapId/reversal', {
+    schema: {
+      params: { type: 'object', properties: { tapId: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } }, required: ['tapId'] },
+      response: { 200: { $ref: 'reversal-response.json#' } }
+    }
+  }, async (request: FastifyRequest<{ Params: { tapId: string } }>) => {
+    const result = o.ledger.reverseTap(request.terminal!.terminalId, request.params.tapId)
+    request.log.info({ terminal: request.terminal!.terminalId, tapId: request.params.tapId, amount: result.amount }, 'tap reversed')
+    return result
+  })
+}

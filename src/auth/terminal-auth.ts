@@ -1,0 +1,50 @@
+// Terminal authentication (api-v1): X-Terminal-Id, X-Timestamp (±300 s), X-Signature (HMAC-SHA256
+// over METHOD, PATH as sent, timestamp and the SHA-256 of the raw body), compared in constant time.
+// Unknown terminal, bad signature or stale timestamp → 401; a disabled terminal → 403; over rate → 429.
+import type { FastifyRequest } from 'fastify'
+import { ApiError, ErrorCode, forbidden, unauthenticated } from '../errors.js'
+import type { TerminalRecord } from '../ledger/store.js'
+import { bodySha256Hex, sign, signatureMatches, SIGNATURE_WINDOW_MS } from './signature.js'
+import type { RateLimiter } from './rate-limit.js'
+
+const TIMESTAMP = /^[0-9]{1,15}$/
+
+export interface TerminalAuthOptions {
+  lookup: (terminalId: string) => TerminalRecord | undefined
+  rateLimiter: RateLimiter
+  nowMs: () => number
+}
+
+function header (request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOptions): TerminalRecord {
+  const terminalId = header(request, 'x-terminal-id')
+  const timestamp = header(request, 'x-timestamp')
+  const signature = header(request, 'x-signature')
+  if (terminalId === undefined || timestamp === undefined || signature === undefined) {
+    throw unauthenticated('X-Terminal-Id, X-Timestamp and X-Signature are required')
+  }
+  const terminal = o.lookup(terminalId)
+  if (terminal === undefined) throw unauthenticated('unknown terminal')
+  const nowMs = o.nowMs()
+  if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs - Number(timestamp)) > SIGNATURE_WINDOW_MS) {
+    throw unauthenticated('X-Timestamp is outside ±300 s of the server clock')
+  }
+  const bodyHash = request.rawBodySha256 ?? bodySha256Hex(undefined)
+  const expected = sign(terminal.secret, request.method, request.url, timestamp, bodyHash)
+  if (!signatureMatches(expected, signature)) throw unauthenticated('bad signature')
+  if (terminal.status !== 'active') throw forbidden('terminal is disabled')
+  if (!o.rateLimiter.take(terminal.terminalId, nowMs)) throw new ApiError(ErrorCode.RATE_LIMITED, 'terminal is over its request rate')
+  return terminal
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Lowercase hex SHA-256 of the raw body bytes, set by the JSON body parser. */
+    rawBodySha256?: string
+    terminal?: TerminalRecord
+  }
+}

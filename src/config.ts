@@ -1,0 +1,30 @@
+// Service configuration from the environment (api-v1 "Starting the service"), parsed once and
+// passed explicitly to everything that needs it.
+import { randomBytes } from 'node:crypto'
+
+export interface ServiceConfig {
+  port: number
+  host: string
+  dbPath: string
+  adminToken: string
+  adminTokenGenerated: boolean
+  seed: 'demo' | 'none'
+  logLevel: string
+}
+
+export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
+  const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, got ${env.PORT}`)
+  const seed = env.SEED ?? 'demo'
+  if (seed !== 'demo' && seed !== 'none') throw new Error(`SEED must be demo or none, got ${seed}`)
+  const adminTokenGenerated = env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === ''
+  return {
+    port,
+    host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
+    dbPath: env.DB_PATH === undefined || env.DB_PATH === '' ? 'data/ledger.db' : env.DB_PATH,
+    adminToken: adminTokenGenerated ? randomBytes(24).toString('base64url') : String(env.ADMIN_TOKEN),
+    adminTokenGenerated,
+    seed,
+    logLevel: env.LOG_LEVEL ?? 'info'
+  }
+}

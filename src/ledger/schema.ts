@@ -1,0 +1,142 @@
+// The ledger's SQLite schema and connection settings.
+//
+// Durability: WAL with synchronous=FULL, set explicitly, so every COMMIT fsyncs the WAL before it
+// returns; an answer sent after COMMIT survives a crash or power loss. Measured on this machine:
+// one fsync'd commit ≈ 0.2 ms, a 100-row commit ≈ 0.28 ms, which is why taps are group-committed.
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export type Db = Database.Database
+
+export const SCHEMA_VERSION = 1
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS terminals (
+  terminal_id TEXT PRIMARY KEY,
+  city TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  operator TEXT NOT NULL,
+  location TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Balances are cached on the account row and kept equal to the sum of its postings (ledger check).
+-- A card account may never go below zero: checked in code before writing, and here as a backstop.
+CREATE TABLE IF NOT EXISTS accounts (
+  id INTEGER PRIMARY KEY,
+  code TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('card', 'operator', 'clearing')),
+  balance INTEGER NOT NULL DEFAULT 0,
+  CHECK (kind <> 'card' OR balance >= 0)
+);
+
+CREATE TABLE IF NOT EXISTS cards (
+  card_no TEXT PRIMARY KEY,
+  issuer TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'lost', 'frozen')),
+  expires_on TEXT,
+  birth_date TEXT,
+  categories TEXT NOT NULL,
+  bank_account_id INTEGER NOT NULL REFERENCES accounts(id),
+  medical_account_id INTEGER NOT NULL REFERENCES accounts(id),
+  created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS transfers (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('tap', 'credit', 'reversal')),
+  ref TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+-- One row per account leg; the legs of a transfer sum to zero (asserted before writing).
+CREATE TABLE IF NOT EXISTS postings (
+  transfer_id INTEGER NOT NULL REFERENCES transfers(id),
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  amount INTEGER NOT NULL CHECK (amount <> 0),
+  PRIMARY KEY (transfer_id, account_id)
+) WITHOUT ROWID;
+
+-- Every tap, approved or declined. (terminal_id, tap_id) is the idempotency key; response is the
+-- exact answer sent, replayed byte for byte.
+CREATE TABLE IF NOT EXISTS taps (
+  id INTEGER PRIMARY KEY,
+  terminal_id TEXT NOT NULL,
+  tap_id TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  card_no TEXT,
+  scenario TEXT NOT NULL,
+  city TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approved', 'declined')),
+  reason TEXT,
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  account TEXT,
+  at TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  transfer_id INTEGER REFERENCES transfers(id),
+  reversal_transfer_id INTEGER REFERENCES transfers(id),
+  response TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
+CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id);
+
+CREATE TABLE IF NOT EXISTS credits (
+  reference TEXT PRIMARY KEY,
+  card_no TEXT NOT NULL,
+  account TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  transfer_id INTEGER NOT NULL REFERENCES transfers(id)
+) WITHOUT ROWID;
+
+-- Per-card rule state (open metro journeys, monthly counters, loans...), written by rule modules.
+CREATE TABLE IF NOT EXISTS card_state (
+  card_no TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (card_no, key)
+) WITHOUT ROWID;
+
+-- Electronic-card QR nonces, remembered until the QR expires so a QR is valid once.
+CREATE TABLE IF NOT EXISTS qr_nonces (
+  nonce TEXT PRIMARY KEY,
+  expires_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS qr_nonces_by_expiry ON qr_nonces (expires_at_ms);
+`
+
+export interface OpenOptions {
+  readonly?: boolean
+  /** Page cache size in KiB. 64 MiB keeps the hot parts of a 10 M-tap ledger's indexes in memory. */
+  cacheKib?: number
+}
+
+export function openLedgerDb (path: string, options: OpenOptions = {}): Db {
+  if (path !== ':memory:' && options.readonly !== true) mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true })
+  db.pragma('busy_timeout = 5000')
+  if (options.readonly !== true) {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    db.exec(DDL)
+    db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION))
+  }
+  db.pragma(`cache_size = -${options.cacheKib ?? 65536}`)
+  db.pragma('temp_store = MEMORY')
+  return db
+}
+
+export function durabilitySettings (db: Db): { journalMode: string, synchronous: string } {
+  const journalMode = String(db.pragma('journal_mode', { simple: true }))
+  const synchronousLevel = Number(db.pragma('synchronous', { simple: true }))
+  const synchronous = ['OFF', 'NORMAL', 'FULL', 'EXTRA'][synchronousLevel] ?? String(synchronousLevel)
+  return { journalMode, synchronous }
+}

@@ -1,0 +1,49 @@
+// SEED=demo: the demo operators' terminals and the demo cards, loaded into an empty ledger.
+// Demo terminals are derived from the catalogue, one per scenario per city (two metro gates), so a
+// new scenario gets a demo terminal without editing data. Their secrets are `demo-secret-<id>`.
+import type { Fixtures } from '../fixtures.js'
+import type { Catalogue } from '../rules/catalogue.js'
+import type { TerminalLocation } from '../rules/types.js'
+import type { Ledger, TerminalInput } from './ledger.js'
+
+export function demoSecret (terminalId: string): string {
+  return `demo-secret-${terminalId}`
+}
+
+export function demoTerminals (catalogue: Catalogue): TerminalInput[] {
+  const terminals: TerminalInput[] = []
+  for (const [city, cityEntry] of catalogue.cities) {
+    for (const [code, scenario] of catalogue.scenarios) {
+      const base = { city, scenario: code, operator: `${city}-${code}` }
+      if (scenario.location === 'station') {
+        const line = cityEntry.fixture.metro.lines[0]
+        const first = line?.stations[0]
+        const last = line?.stations[line.stations.length - 1]
+        if (line === undefined || first === undefined || last === undefined) continue
+        terminals.push({ ...base, terminalId: `${city}-${code}-01`, location: { station: first.id, line: line.id } })
+        terminals.push({ ...base, terminalId: `${city}-${code}-02`, location: { station: last.id, line: line.id } })
+        continue
+      }
+      let location: TerminalLocation = {}
+      let operator = base.operator
+      const venue = [...cityEntry.venues.values()].find(v => v.scenario === code)
+      if (venue !== undefined) {
+        location = { venue: venue.id }
+        operator = venue.operator ?? venue.id
+      } else if (scenario.location === 'venue') continue
+      terminals.push({ ...base, operator, terminalId: `${city}-${code}-01`, location })
+    }
+  }
+  return terminals.map(t => ({ ...t, secret: demoSecret(t.terminalId) }))
+}
+
+/** Loads the demo data if the ledger is empty; returns what it loaded. */
+export function seedDemo (ledger: Ledger, fixtures: Fixtures): { terminals: number, cards: number } {
+  if (ledger.store.countCards() > 0 || ledger.store.countTerminals() > 0) return { terminals: 0, cards: 0 }
+  const terminals = demoTerminals(ledger.catalogue)
+  ledger.db.transaction(() => {
+    for (const t of terminals) ledger.registerTerminal(t)
+    for (const card of fixtures.demo.cards) ledger.createCard(card)
+  })()
+  return { terminals: terminals.length, cards: fixtures.demo.cards.length }
+}

@@ -1,0 +1,44 @@
+// `npm start`: the auth service on an embedded SQLite ledger (api-v1 "Starting the service").
+import { buildApp } from './app.js'
+import { configFromEnv } from './config.js'
+
+const SHUTDOWN_MS_MAX = 10_000
+
+async function main (): Promise<void> {
+  const config = configFromEnv(process.env)
+  const { app, logger, seeded } = await buildApp({
+    dbPath: config.dbPath,
+    adminToken: config.adminToken,
+    seed: config.seed,
+    logLevel: config.logLevel
+  })
+  if (seeded.cards > 0) logger.info(seeded, 'loaded demo data into an empty ledger')
+  if (config.adminTokenGenerated) {
+    // Printed once, to the console only: it is never written to the log.
+    process.stdout.write(`ADMIN_TOKEN (generated for this run): ${config.adminToken}\n`)
+  }
+  const address = await app.listen({ port: config.port, host: config.host })
+  process.stdout.write(`yikatong listening on ${address}\n`)
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'stopping: no new connections, committing in-flight taps')
+    setTimeout(() => { process.stderr.write('shutdown took too long\n'); process.exit(1) }, SHUTDOWN_MS_MAX).unref()
+    app.close().then(() => {
+      logger.flush()
+      process.exit(0)
+    }, (error: unknown) => {
+      process.stderr.write(`shutdown failed: ${String(error)}\n`)
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`yikatong failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,32 @@
+// Prometheus metrics (GET /metrics). One registry per app instance so tests can build many apps.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface Metrics {
+  registry: Registry
+  requests: Counter<'route' | 'status'>
+  decisions: Counter<'scenario' | 'decision' | 'reason'>
+  tapLatency: Histogram<'scenario'>
+  batchSize: Histogram
+  commitSeconds: Histogram
+}
+
+export function createMetrics (queueDepth: () => number): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'yikatong_' })
+  const metrics: Metrics = {
+    registry,
+    requests: new Counter({ name: 'yikatong_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
+    decisions: new Counter({ name: 'yikatong_tap_decisions_total', help: 'Tap decisions by scenario, decision and reason', labelNames: ['scenario', 'decision', 'reason'], registers: [registry] }),
+    tapLatency: new Histogram({
+      name: 'yikatong_tap_latency_seconds',
+      help: 'Time from request received to answer ready, durable taps included',
+      labelNames: ['scenario'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry]
+    }),
+    batchSize: new Histogram({ name: 'yikatong_group_commit_batch_size', help: 'Taps per group commit', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
+    commitSeconds: new Histogram({ name: 'yikatong_group_commit_seconds', help: 'Time to decide and commit one batch (fsync included)', buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1], registers: [registry] })
+  }
+  new Gauge({ name: 'yikatong_tap_queue_depth', help: 'Taps waiting for the next group commit', registers: [registry], collect () { this.set(queueDepth()) } })
+  return metrics
+}
