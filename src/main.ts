@@ -26,6 +26,9 @@ async function main (): Promise<void> {
     stopping = true
     logger.info({ signal }, 'stopping: no new connections, committing in-flight taps')
     setTimeout(() => { process.stderr.write('shutdown took too long\n'); process.exit(1) }, SHUTDOWN_MS_MAX).unref()
+    // Connections busy at close time turn idle after their answer; keep closing idle ones so
+    // keep-alive clients cannot hold the shutdown open.
+    setInterval(() => app.server.closeIdleConnections(), 50).unref()
     app.close().then(() => {
       logger.flush()
       process.exit(0)

@@ -91,6 +91,8 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
   }))
 
   app.post('/v1/admin/cards/:cardNo/qr', {
+    // The body is optional (api-v1: {"ttlSeconds"?}); no body means the defaults.
+    preValidation: async (request) => { request.body ??= {} },
     schema: { params: cardParams, body: { $ref: 'qr-request.json#' }, response: { 200: { $ref: 'qr-response.json#' } } }
   }, async (request: FastifyRequest<CardParams & { Body: { ttlSeconds?: number } | undefined }>) =>
     ledger.mintQr(request.params.cardNo, request.body?.ttlSeconds ?? QR_TTL_SECONDS_DEFAULT))

@@ -1,0 +1,64 @@
+// Runs the real service as a child process (`node --import tsx src/main.ts`), as `npm start` does,
+// for tests that need a separate process: crash, shutdown, serial end-to-end.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const READY_MS_MAX = 20_000
+
+export interface RunningService {
+  url: string
+  adminToken: string
+  dbPath: string
+  child: ChildProcess
+  output: () => string
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop: () => Promise<number | null>
+  /** SIGKILL: no chance to flush or close anything. */
+  kill: () => Promise<void>
+}
+
+export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: string, env?: Record<string, string> } = {}): Promise<RunningService> {
+  let ownDir: string | undefined
+  const dbPath = opts.dbPath ?? join((ownDir = mkdtempSync(join(tmpdir(), 'yikatong-svc-'))), 'ledger.db')
+  const adminToken = 'svc-admin-token'
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-200_000) })
+  child.stderr.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-200_000) })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service not ready in ${READY_MS_MAX} ms:\n${out}`)), READY_MS_MAX)
+    const onData = (): void => {
+      const match = /listening on (http:\/\/\S+)/.exec(out)
+      if (match !== null) { clearTimeout(timer); child.stdout.off('data', onData); resolve(match[1]!) }
+    }
+    child.stdout.on('data', onData)
+    void exited.then(code => { clearTimeout(timer); reject(new Error(`service exited (${code}) before ready:\n${out}`)) })
+  })
+  const cleanup = (): void => { if (ownDir !== undefined) rmSync(ownDir, { recursive: true, force: true }) }
+  return {
+    url,
+    adminToken,
+    dbPath,
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      const code = await exited
+      cleanup()
+      return code
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await exited
+    }
+  }
+}
