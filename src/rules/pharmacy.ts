@@ -1,0 +1,177 @@
+// Designated pharmacy purchases: a basket priced at the terminal, settled like the national
+// platform's 2102 answer — "catalogue of the place of treatment, policy of the insured place":
+//
+// - Each item's class (A, B, self) comes from the terminal city's catalogue when the code is listed
+//   there; an unlisted code keeps the class the terminal sent, or counts as self-paid when the
+//   tariff says `unlistedCodes: "self"` (a full catalogue would make that the strict choice).
+// - The Class-B first share percent is the insured city's (the card's issuer city).
+// - The medical personal account pays Class A in full and Class B after the first share; it never
+//   pays self-paid items nor the first share. The bank account pays those, and whatever catalogue
+//   part the medical account cannot cover (a short personal account does not decline the basket).
+//
+// The tariff engine passes only the terminal city's entry, so each city's entry carries the
+// insured-place policies of all three cities (the treatment place's copy of them, as the national
+// platform distributes them); the tests check that the three copies agree.
+import type { CityCode, Message, Payment, RuleDecision, RuleInput, RuleModule } from './types.js'
+
+export type DrugClass = 'A' | 'B' | 'self'
+
+export interface InsuredPolicy {
+  /** Class B: the whole percent of each item the patient pays first, outside the personal account. */
+  classBFirstSharePercent: number
+}
+
+export interface PharmacyTariff {
+  /** The treatment city's demo catalogue: item code → class. */
+  catalogue: Record<string, DrugClass>
+  unlistedCodes: 'terminal-class' | 'self'
+  insuredPolicies: Partial<Record<CityCode, InsuredPolicy>>
+}
+
+interface BasketItem { code: string, class: DrugClass, amount: number }
+
+export interface SettledItem {
+  code: string
+  class: DrugClass
+  classSource: 'catalogue' | 'terminal' | 'unlisted'
+  amountFen: number
+  firstShareFen: number
+}
+
+export interface Settlement {
+  totalFen: number
+  /** Outside the catalogue (全自费): bank only. */
+  selfPaidFen: number
+  /** Class B first share (先行自付): bank only. */
+  classBFirstShareFen: number
+  /** Catalogue part the medical account may pay (A in full, B after the first share). */
+  inScopeFen: number
+  /** Pooled fund: pharmacy purchases are paid by the card's accounts alone. */
+  fundFen: number
+  medicalAccountFen: number
+  bankFen: number
+  medicalBalanceAfterFen: number
+  firstSharePercent: number
+  insuredCity: CityCode
+  treatmentCity: CityCode
+  items: SettledItem[]
+}
+
+const ITEMS_PER_TAP_MAX = 100
+
+const REASONS: Record<string, Message> = {
+  NOT_OFFERED_HERE: { zh: '本市药店未开通社保卡购药', en: 'Card pharmacy purchases are not offered in this city' },
+  AMOUNT_MISMATCH: { zh: '金额与药品明细合计不符', en: 'The amount does not equal the sum of the items' },
+  POLICY_UNKNOWN: { zh: '无参保地医保政策', en: 'No policy for the insured city' }
+}
+
+const contextSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      minItems: 1,
+      maxItems: ITEMS_PER_TAP_MAX,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['code', 'class', 'amount'],
+        properties: {
+          code: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          class: { enum: ['A', 'B', 'self'] },
+          amount: { type: 'integer', minimum: 0, maximum: 10_000_000 }
+        }
+      }
+    }
+  }
+}
+
+function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
+  const message = REASONS[reason] ?? { zh: reason, en: reason }
+  return details === undefined
+    ? { decision: 'declined', reason, message }
+    : { decision: 'declined', reason, message, details }
+}
+
+/** Half a fen and more rounds up, per item, as the platform computes 先行自付 per detail line. */
+function percentOfRounded (amountFen: number, percent: number): number {
+  return Math.round(amountFen * percent / 100)
+}
+
+function classify (item: BasketItem, tariff: PharmacyTariff): Pick<SettledItem, 'class' | 'classSource'> {
+  if (Object.hasOwn(tariff.catalogue, item.code)) {
+    return { class: tariff.catalogue[item.code] ?? item.class, classSource: 'catalogue' }
+  }
+  if (tariff.unlistedCodes === 'self') return { class: 'self', classSource: 'unlisted' }
+  return { class: item.class, classSource: 'terminal' }
+}
+
+function settleItem (item: BasketItem, tariff: PharmacyTariff, firstSharePercent: number): SettledItem {
+  const classed = classify(item, tariff)
+  const firstShareFen = classed.class === 'B' ? percentOfRounded(item.amount, firstSharePercent) : 0
+  return { code: item.code, ...classed, amountFen: item.amount, firstShareFen }
+}
+
+export function settle (items: BasketItem[], tariff: PharmacyTariff, policy: InsuredPolicy,
+  medicalBalanceFen: number, cities: { insuredCity: CityCode, treatmentCity: CityCode }): Settlement {
+  const settled = items.map(item => settleItem(item, tariff, policy.classBFirstSharePercent))
+  let totalFen = 0
+  let selfPaidFen = 0
+  let classBFirstShareFen = 0
+  for (const item of settled) {
+    totalFen += item.amountFen
+    if (item.class === 'self') selfPaidFen += item.amountFen
+    classBFirstShareFen += item.firstShareFen
+  }
+  const inScopeFen = totalFen - selfPaidFen - classBFirstShareFen
+  const medicalAccountFen = Math.min(inScopeFen, Math.max(medicalBalanceFen, 0))
+  return {
+    totalFen,
+    selfPaidFen,
+    classBFirstShareFen,
+    inScopeFen,
+    fundFen: 0,
+    medicalAccountFen,
+    bankFen: totalFen - medicalAccountFen,
+    medicalBalanceAfterFen: medicalBalanceFen - medicalAccountFen,
+    firstSharePercent: policy.classBFirstSharePercent,
+    ...cities,
+    items: settled
+  }
+}
+
+/** Medical first (the answer's `account` is the part paid first); parts of 0 are left out. */
+function paymentsOf (settlement: Settlement): Payment[] {
+  const payments: Payment[] = []
+  if (settlement.medicalAccountFen > 0) payments.push({ account: 'medical', amount: settlement.medicalAccountFen })
+  if (settlement.bankFen > 0) payments.push({ account: 'bank', amount: settlement.bankFen })
+  return payments.length > 0 ? payments : [{ account: 'bank', amount: 0 }]
+}
+
+function decide ({ tap, card, terminal, tariff }: RuleInput<PharmacyTariff | undefined>): RuleDecision {
+  if (tariff === undefined) return declined('NOT_OFFERED_HERE')
+  const items = tap.context.items as BasketItem[]
+  const itemsFen = items.reduce((sum, item) => sum + item.amount, 0)
+  if (tap.amount !== itemsFen) return declined('AMOUNT_MISMATCH', { amountFen: tap.amount, itemsFen })
+  const policy = tariff.insuredPolicies[card.issuerCity]
+  if (policy === undefined) return declined('POLICY_UNKNOWN', { insuredCity: card.issuerCity })
+  const settlement = settle(items, tariff, policy, card.balances.medical,
+    { insuredCity: card.issuerCity, treatmentCity: terminal.city })
+  return {
+    decision: 'approved',
+    payments: paymentsOf(settlement),
+    message: { zh: '医保结算成功', en: 'Settled' },
+    details: { ...settlement }
+  }
+}
+
+export const pharmacy: RuleModule<PharmacyTariff | undefined> = {
+  code: 'pharmacy',
+  contextSchema,
+  reasons: REASONS,
+  // A cancelled sale (2103/2601) is the lead's generic reversal: the same parts, back to the card.
+  reversible: true,
+  decide
+}

@@ -1,0 +1,74 @@
+// Payments priced at the terminal (tolls, ferries, utility bills, bank payments), real tariff files.
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { Ajv } from 'ajv'
+import { localTime } from '../../src/rules/local-time.js'
+import { terminalPayment, type PaymentTariff } from '../../src/rules/terminal-payment.js'
+import type { CardFacts, CityCode, RuleInput } from '../../src/rules/types.js'
+
+const SCENARIOS = ['highway-etc', 'ferry', 'utility-water', 'utility-electricity', 'utility-gas', 'bank-payment']
+const tariffs = Object.fromEntries(SCENARIOS.map(scenario => [scenario,
+  JSON.parse(readFileSync(new URL(`../../fixtures/tariffs/${scenario}.json`, import.meta.url), 'utf8'))])) as Record<string, Record<CityCode, PaymentTariff>>
+
+const holder: CardFacts = { cardNo: 'QD0000001', issuer: '370200', issuerCity: 'qingdao', birthDate: '1985-04-12', categories: [], balances: { bank: 50000, medical: 30000 } }
+
+interface Tap { scenario: string, city?: CityCode, amount: number | null, on?: string, context?: Record<string, unknown> }
+
+function input (tap: Tap, state: Record<string, unknown> = {}): RuleInput<PaymentTariff | undefined> {
+  const city = tap.city ?? 'qingdao'
+  return {
+    tap: { tapId: 't', at: localTime(Date.parse(`${tap.on ?? '2026-07-01'}T10:00:00+08:00`), 480), amount: tap.amount, context: tap.context ?? {}, cardType: 'physical' },
+    card: holder,
+    terminal: { terminalId: 'pay-1', city, scenario: tap.scenario, operator: `${city}-${tap.scenario}`, location: {} },
+    scenario: { code: tap.scenario, domain: 'government', module: 'terminal-payment', pricedAtTerminal: true, accounts: ['bank'] },
+    tariff: tariffs[tap.scenario]?.[city],
+    policies: {},
+    city: undefined,
+    state: { get: key => state[key] }
+  }
+}
+
+const dayKey = 'payment:bank-payment:day'
+const cases: Array<{ name: string, tap: Tap, state?: Record<string, unknown>, expect: Record<string, unknown>, writes?: unknown }> = [
+  { name: 'ETC toll from the bank account', tap: { scenario: 'highway-etc', amount: 4500, context: { reference: 'LU-B12345' } }, expect: { decision: 'approved', payments: [{ account: 'bank', amount: 4500 }], details: { reference: 'LU-B12345' } }, writes: undefined },
+  { name: 'ferry ticket', tap: { scenario: 'ferry', amount: 800 }, expect: { decision: 'approved', payments: [{ account: 'bank', amount: 800 }] } },
+  { name: 'toll over the per-tap limit', tap: { scenario: 'highway-etc', amount: 500001 }, expect: { decision: 'declined', reason: 'AMOUNT_LIMIT', details: { amountFenMax: 500000 } } },
+  { name: 'a 0-fen payment', tap: { scenario: 'ferry', amount: 0 }, expect: { decision: 'declined', reason: 'AMOUNT_LIMIT' } },
+  { name: 'no amount', tap: { scenario: 'ferry', amount: null }, expect: { decision: 'declined', reason: 'AMOUNT_REQUIRED' } },
+  { name: 'water bill without a customer number', tap: { scenario: 'utility-water', amount: 12000 }, expect: { decision: 'declined', reason: 'REFERENCE_REQUIRED' } },
+  { name: 'water bill', tap: { scenario: 'utility-water', city: 'zhengzhou', amount: 12000, context: { reference: '0371-889900' } }, expect: { decision: 'approved', payments: [{ account: 'bank', amount: 12000 }] } },
+  { name: 'electricity bill at the limit', tap: { scenario: 'utility-electricity', city: 'jinan', amount: 1000000, context: { reference: 'E1' } }, expect: { decision: 'approved' } },
+  { name: 'gas bill over the limit', tap: { scenario: 'utility-gas', amount: 1000001, context: { reference: 'G1' } }, expect: { decision: 'declined', reason: 'AMOUNT_LIMIT' } },
+  { name: 'bank payment over the no-PIN limit', tap: { scenario: 'bank-payment', amount: 100001 }, expect: { decision: 'declined', reason: 'AMOUNT_LIMIT' } },
+  { name: 'bank payment starts the day total', tap: { scenario: 'bank-payment', amount: 30000 }, expect: { decision: 'approved' }, writes: [{ key: dayKey, value: { date: '2026-07-01', amountFen: 30000 } }] },
+  { name: 'bank payment up to the daily cap', tap: { scenario: 'bank-payment', amount: 50000 }, state: { [dayKey]: { date: '2026-07-01', amountFen: 450000 } }, expect: { decision: 'approved' }, writes: [{ key: dayKey, value: { date: '2026-07-01', amountFen: 500000 } }] },
+  { name: 'bank payment over the daily cap', tap: { scenario: 'bank-payment', amount: 50001 }, state: { [dayKey]: { date: '2026-07-01', amountFen: 450000 } }, expect: { decision: 'declined', reason: 'DAILY_LIMIT', details: { paidTodayFen: 450000 } } },
+  { name: 'yesterday\'s total does not count', tap: { scenario: 'bank-payment', amount: 50001 }, state: { [dayKey]: { date: '2026-06-30', amountFen: 450000 } }, expect: { decision: 'approved' }, writes: [{ key: dayKey, value: { date: '2026-07-01', amountFen: 50001 } }] },
+  { name: 'no tariff in the city', tap: { scenario: 'no-such-scenario', amount: 100 }, expect: { decision: 'declined', reason: 'NOT_OFFERED_HERE' } }
+]
+
+t.test('payments', async t => {
+  for (const c of cases) {
+    const decision = terminalPayment.decide(input(c.tap, c.state))
+    t.match(decision, c.expect, c.name)
+    if ('writes' in c) t.same(decision.decision === 'approved' ? decision.stateWrites : undefined, c.writes, `${c.name}: state`)
+    if (decision.decision === 'declined') t.ok(terminalPayment.reasons[decision.reason], `${decision.reason} documented`)
+  }
+})
+
+t.test('fixtures: every payment scenario has all three cities with sane limits', async t => {
+  for (const scenario of SCENARIOS) {
+    for (const city of ['jinan', 'qingdao', 'zhengzhou'] as const) {
+      const tariff = tariffs[scenario]?.[city]
+      t.ok(tariff !== undefined && tariff.amountFenMin >= 1 && tariff.amountFenMax >= tariff.amountFenMin, `${scenario} ${city}`)
+    }
+  }
+})
+
+t.test('context schema', async t => {
+  const validate = new Ajv({ strict: false }).compile(terminalPayment.contextSchema)
+  t.ok(validate({}))
+  t.ok(validate({ reference: 'ABC-123' }))
+  t.notOk(validate({ reference: 'has spaces' }))
+  t.notOk(validate({ amount: 1 }), 'unknown fields rejected')
+})
