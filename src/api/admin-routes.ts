@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { adminTokenChecker } from '../auth/admin-auth.js'
 import { CARD_NO_PATTERN } from '../cards/card-identity.js'
-import { notFound } from '../errors.js'
+import { badRequest, notFound } from '../errors.js'
+import { settlement, SETTLEMENT_DAYS_MAX } from '../ledger/settlement.js'
 import type { CardInput, Ledger, TerminalInput } from '../ledger/ledger.js'
 import type { AccountKind } from '../rules/types.js'
 
@@ -21,6 +22,7 @@ const terminalParams = {
 type CardParams = { Params: { cardNo: string } }
 type TerminalParams = { Params: { terminalId: string } }
 const QR_TTL_SECONDS_DEFAULT = 60
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
 
 export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions): Promise<void> {
   const checkToken = adminTokenChecker(o.adminToken)
@@ -98,4 +100,29 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     ledger.mintQr(request.params.cardNo, request.body?.ttlSeconds ?? QR_TTL_SECONDS_DEFAULT))
 
   app.get('/v1/admin/ledger/check', async () => ledger.check())
+
+  app.get('/v1/admin/settlement', {
+    schema: {
+      querystring: {
+        type: 'object',
+        required: ['from', 'to'],
+        additionalProperties: false,
+        properties: { from: { type: 'string', pattern: DATE }, to: { type: 'string', pattern: DATE } }
+      }
+    }
+  }, async (request: FastifyRequest<{ Querystring: { from: string, to: string } }>) => {
+    const { from, to } = request.query
+    const days = (Date.parse(to) - Date.parse(from)) / 86_400_000
+    if (!(days >= 0 && days < SETTLEMENT_DAYS_MAX)) throw badRequest(`from..to must be 1 to ${SETTLEMENT_DAYS_MAX} days`)
+    const rows = settlement(ledger.db, from, to, issuer => ledger.catalogue.cityByIssuer.get(issuer) ?? issuer)
+    const totals = { taps: 0, amount: 0, reversedAmount: 0, netAmount: 0, crossCityNetAmount: 0 }
+    for (const row of rows) {
+      totals.taps += row.taps
+      totals.amount += row.amount
+      totals.reversedAmount += row.reversedAmount
+      totals.netAmount += row.netAmount
+      if (row.city !== row.issuerCity) totals.crossCityNetAmount += row.netAmount
+    }
+    return { from, to, rows, totals }
+  })
 }

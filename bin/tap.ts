@@ -1,0 +1,65 @@
+// `npm run tap -- [options]`: sends one signed demo tap to a running service and prints the answer.
+//   --terminal jinan-bus-01   terminal id (demo terminals: <city>-<scenario>-01, secret demo-secret-<id>)
+//   --card JN0000001          demo card number (issuer looked up in fixtures/demo.json)
+//   --issuer 370100           issuer area code, when the card is not a demo card
+//   --qr                      present the card's electronic QR instead (needs ADMIN_TOKEN to mint it)
+//   --amount 1234             fen, for scenarios priced at the terminal
+//   --context '{"direction":"in"}'
+//   --secret S  --url http://127.0.0.1:8080  --tap-id ID
+import { parseArgs } from 'node:util'
+import { signedHeaders } from '../src/auth/signature.js'
+import { loadFixtures } from '../src/fixtures.js'
+import { demoSecret } from '../src/ledger/seed.js'
+
+const { values } = parseArgs({
+  options: {
+    terminal: { type: 'string', default: 'jinan-bus-01' },
+    card: { type: 'string', default: 'JN0000001' },
+    issuer: { type: 'string' },
+    qr: { type: 'boolean', default: false },
+    amount: { type: 'string' },
+    context: { type: 'string' },
+    secret: { type: 'string' },
+    url: { type: 'string', default: process.env.YIKATONG_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}` },
+    'tap-id': { type: 'string' }
+  }
+})
+
+function localNow (): string {
+  return new Date(Date.now() + 8 * 3_600_000).toISOString().replace('Z', '+08:00')
+}
+
+async function mintQr (url: string, cardNo: string): Promise<string> {
+  const token = process.env.ADMIN_TOKEN
+  if (token === undefined) throw new Error('--qr needs ADMIN_TOKEN in the environment to mint the QR')
+  const response = await fetch(`${url}/v1/admin/cards/${cardNo}/qr`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(5_000)
+  })
+  const body = await response.json() as { qr?: string }
+  if (body.qr === undefined) throw new Error(`QR mint failed: ${response.status} ${JSON.stringify(body)}`)
+  return body.qr
+}
+
+async function main (): Promise<void> {
+  const terminalId = values.terminal
+  const cardNo = values.card
+  const issuer = values.issuer ?? loadFixtures().demo.cards.find(c => c.cardNo === cardNo)?.issuer
+  if (issuer === undefined && !values.qr) throw new Error(`unknown demo card ${cardNo}: pass --issuer`)
+  const card = values.qr ? { type: 'qr', qr: await mintQr(values.url, cardNo) } : { type: 'physical', cardNo, issuer }
+  const tap: Record<string, unknown> = { tapId: values['tap-id'] ?? `${terminalId}-${Date.now()}`, at: localNow(), card }
+  if (values.amount !== undefined) tap.amount = Number(values.amount)
+  if (values.context !== undefined) tap.context = JSON.parse(values.context)
+  const body = JSON.stringify(tap)
+  const headers = signedHeaders({ terminalId, secret: values.secret ?? demoSecret(terminalId), method: 'POST', path: '/v1/taps', body })
+  const started = performance.now()
+  const response = await fetch(`${values.url}/v1/taps`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) })
+  const text = await response.text()
+  const ms = (performance.now() - started).toFixed(1)
+  process.stdout.write(`POST /v1/taps as ${terminalId} → ${response.status} in ${ms} ms\n${JSON.stringify(JSON.parse(text), null, 2)}\n`)
+  if (!response.ok) process.exitCode = 1
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tap failed: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
