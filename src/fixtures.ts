@@ -36,7 +36,7 @@ export interface DemoCardFixture {
   status?: 'active' | 'lost' | 'frozen'
   accounts?: Partial<Record<AccountKind, number>>
 }
-export interface DemoFixture { operators: Array<{ id: string, city: CityCode, name: Message }>, cards: DemoCardFixture[] }
+export interface DemoFixture { cards: DemoCardFixture[] }
 
 export interface Fixtures {
   domains: DomainFixture[]
