@@ -1,5 +1,5 @@
 // SEED=demo: the demo operators' terminals and the demo cards, loaded into an empty ledger.
-// Demo terminals are derived from the catalogue, one per scenario per city (two metro gates), so a
+// Demo terminals are derived from the catalogue, one per scenario per city (three metro gates), so a
 // new scenario gets a demo terminal without editing data. Their secrets are `demo-secret-<id>`.
 import type { Fixtures } from '../fixtures.js'
 import type { Catalogue } from '../rules/catalogue.js'
@@ -16,12 +16,12 @@ export function demoTerminals (catalogue: Catalogue): TerminalInput[] {
     for (const [code, scenario] of catalogue.scenarios) {
       const base = { city, scenario: code, operator: `${city}-${code}` }
       if (scenario.location === 'station') {
+        // Gates at the first, fourth and last stations of line 1: a short and a long demo trip.
         const line = cityEntry.fixture.metro.lines[0]
-        const first = line?.stations[0]
-        const last = line?.stations[line.stations.length - 1]
-        if (line === undefined || first === undefined || last === undefined) continue
-        terminals.push({ ...base, terminalId: `${city}-${code}-01`, location: { station: first.id, line: line.id } })
-        terminals.push({ ...base, terminalId: `${city}-${code}-02`, location: { station: last.id, line: line.id } })
+        const stations = line === undefined ? [] : [0, 3, line.stations.length - 1].map(i => line.stations[Math.min(i, line.stations.length - 1)])
+        stations.forEach((station, i) => {
+          if (line !== undefined && station !== undefined) terminals.push({ ...base, terminalId: `${city}-${code}-0${i + 1}`, location: { station: station.id, line: line.id } })
+        })
         continue
       }
       let location: TerminalLocation = {}
