@@ -7,6 +7,7 @@
 // that no offer applies to is not declined: it is paid in full. The reduction is the merchant's (or
 // the issuing bank's) to fund: the card pays the net, the operator receives the net.
 import type { Message, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { declineWith, REFERENCE_CONTEXT_SCHEMA } from './decline.js'
 
 export interface Offer {
   id: string
@@ -33,21 +34,9 @@ const REASONS: Record<string, Message> = {
   AMOUNT_LIMIT: { zh: '金额超出单笔限额', en: 'The amount is over the per-payment limit' }
 }
 
-const contextSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    // Order or ticket number, recorded with the payment.
-    reference: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' }
-  }
-}
+const contextSchema = REFERENCE_CONTEXT_SCHEMA
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(REASONS)
 
 function offerStateKey (offer: Offer): string {
   return `offer:${offer.id}`

@@ -16,6 +16,7 @@
 // As for pharmacies, the policy is the insured city's (the card's issuer city): each treatment city's
 // tariff entry carries the policies of all three insured cities.
 import type { CityCode, Message, Payment, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { declineWith, REFERENCE_PROPERTY } from './decline.js'
 
 export interface SettlementPolicy {
   /** The patient pays this much of the in-scope amount first (起付线), per settlement. */
@@ -65,16 +66,11 @@ const contextSchema = {
     // The part of the bill outside the catalogue, as the hospital's system classed it.
     selfPaidFen: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
     // The hospital's visit or admission number, recorded with the settlement.
-    reference: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' }
+    reference: REFERENCE_PROPERTY
   }
 }
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(REASONS)
 
 /** Rounds down: the fund pays whole fen, the odd fen stays with the patient as the platform does. */
 function fundShare (inScopeFen: number, policy: SettlementPolicy): { deductibleFen: number, fundFen: number } {

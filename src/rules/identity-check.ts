@@ -8,6 +8,7 @@
 // changing it, or declined, as the tariff says. Without a period nothing is kept: the tap record is
 // the record of the check.
 import type { Message, RuleDecision, RuleInput, RuleModule, StateWrite } from './types.js'
+import { declineWith, REFERENCE_CONTEXT_SCHEMA } from './decline.js'
 
 export type CheckPeriod = 'year' | 'month' | 'day'
 
@@ -25,21 +26,9 @@ const REASONS: Record<string, Message> = {
   ALREADY_CHECKED: { zh: '本期已完成认证', en: 'Already done for this period' }
 }
 
-const contextSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    // The counter's case or application number, recorded with the check.
-    reference: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' }
-  }
-}
+const contextSchema = REFERENCE_CONTEXT_SCHEMA
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(REASONS)
 
 /** The part of a `YYYY-MM-DD` date that names its period. */
 function periodOf (date: string, period: CheckPeriod): string {

@@ -6,6 +6,7 @@
 // Limits are the terminal city's, from fixtures/tariffs/library.json. The module only knows this
 // card's loans: whether a copy is on loan to someone else is the library system's business.
 import type { Message, RuleDecision, RuleInput, RuleModule, StateWrite } from './types.js'
+import { declineWith } from './decline.js'
 
 export interface LibraryTariff {
   loanDays: number
@@ -76,12 +77,7 @@ const contextSchema = {
   then: { properties: { items: { items: { required: ['id', 'value'] } } } }
 }
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(REASONS)
 
 export function addDays (date: string, days: number): string {
   const [year = 0, month = 1, day = 1] = date.split('-').map(Number)

@@ -13,6 +13,7 @@
 // insured-place policies of all three cities (the treatment place's copy of them, as the national
 // platform distributes them); the tests check that the three copies agree.
 import type { CityCode, Message, Payment, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { declineWith } from './decline.js'
 
 export type DrugClass = 'A' | 'B' | 'self'
 
@@ -88,12 +89,7 @@ const contextSchema = {
   }
 }
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(REASONS)
 
 /** Half a fen and more rounds up, per item, as the platform computes 先行自付 per detail line. */
 function percentOfRounded (amountFen: number, percent: number): number {

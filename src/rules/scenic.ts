@@ -10,6 +10,7 @@
 // engine's state is per card, so a capacity check needs a per-venue counter from the ledger.
 import { ageOn } from './local-time.js'
 import type { CardFacts, Message, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { declineWith } from './decline.js'
 
 export type OperatorType = 'government' | 'private'
 
@@ -102,12 +103,7 @@ export interface EntryTexts {
   reentry: Message
 }
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = ENTRY_REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(ENTRY_REASONS)
 
 function chosenTicket (context: Record<string, unknown>, venue: EntryVenue): string {
   return typeof context.ticket === 'string' ? context.ticket : venue.defaultTicket

@@ -3,6 +3,7 @@
 // (fixtures/tariffs/<scenario>.json). An optional daily cap per card keeps the day's total in state
 // (`payment:<scenario>:day` = {date, amountFen}).
 import type { Message, RuleDecision, RuleInput, RuleModule, StateWrite } from './types.js'
+import { declineWith, REFERENCE_CONTEXT_SCHEMA } from './decline.js'
 
 export interface PaymentTariff {
   /** Smallest amount one tap may pay (fen); a 0-fen bill is a terminal mistake, not a payment. */
@@ -26,21 +27,9 @@ const REASONS: Record<string, Message> = {
   REFERENCE_REQUIRED: { zh: '缺少缴费户号', en: 'The bill or customer number is missing' }
 }
 
-const contextSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    // Bill or customer number, plate, ticket number: recorded with the payment.
-    reference: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' }
-  }
-}
+const contextSchema = REFERENCE_CONTEXT_SCHEMA
 
-function declined (reason: string, details?: Record<string, unknown>): RuleDecision {
-  const message = REASONS[reason] ?? { zh: reason, en: reason }
-  return details === undefined
-    ? { decision: 'declined', reason, message }
-    : { decision: 'declined', reason, message, details }
-}
+const declined = declineWith(REASONS)
 
 function paidToday (stored: unknown, today: string): number {
   const total = stored as Partial<DayTotal> | null
