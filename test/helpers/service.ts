@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { killOnExit } from '../../terminals/lab/json-child.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const READY_MS_MAX = 20_000
@@ -30,6 +31,7 @@ export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: str
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  killOnExit(child) // never outlive the test process, even when it dies abruptly
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-200_000) })
   child.stderr.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-200_000) })
