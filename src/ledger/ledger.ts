@@ -154,7 +154,11 @@ export class Ledger {
     const location = input.location ?? {}
     if (location.station !== undefined && !city.stationIds.has(location.station)) throw badRequest(`unknown station ${location.station} in ${input.city}`)
     if (location.line !== undefined && scenario.location === 'station' && !city.lineIds.has(location.line)) throw badRequest(`unknown metro line ${location.line} in ${input.city}`)
-    if (location.venue !== undefined && !city.venues.has(location.venue)) throw badRequest(`unknown venue ${location.venue} in ${input.city}`)
+    if (location.venue !== undefined) {
+      const venue = city.venues.get(location.venue)
+      if (venue === undefined) throw badRequest(`unknown venue ${location.venue} in ${input.city}`)
+      if (scenario.location === 'venue' && venue.scenario !== input.scenario) throw badRequest(`venue ${location.venue} is a ${venue.scenario} venue, not ${input.scenario}`)
+    }
     if (scenario.location === 'station' && location.station === undefined) throw badRequest(`a ${input.scenario} terminal needs location.station`)
     if (scenario.location === 'venue' && location.venue === undefined) throw badRequest(`a ${input.scenario} terminal needs location.venue`)
     return location

@@ -220,4 +220,6 @@ function checkRequestShape (tap: TapRequest, scenario: ScenarioEntry): void {
     const first = scenario.validateContext.errors?.[0]
     throw badRequest(`context ${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'} for scenario ${scenario.fixture.code}`.replace(/\s+/g, ' '))
   }
+  const problem = scenario.module.checkRequest?.({ amount: tap.amount ?? null, context: tap.context ?? {} })
+  if (problem !== undefined) throw badRequest(problem)
 }

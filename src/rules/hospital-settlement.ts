@@ -107,6 +107,12 @@ function paymentsOf (settlement: HospitalSettlement): Payment[] {
   return payments.length > 0 ? payments : [{ account: 'bank', amount: 0 }]
 }
 
+/** The self-paid part of a bill cannot exceed the bill: a malformed request (400). */
+function checkRequest (tap: { amount: number | null, context: Record<string, unknown> }): string | undefined {
+  const selfPaidFen = typeof tap.context.selfPaidFen === 'number' ? tap.context.selfPaidFen : 0
+  return tap.amount !== null && selfPaidFen > tap.amount ? `context.selfPaidFen ${selfPaidFen} is more than the amount ${tap.amount}` : undefined
+}
+
 function decide ({ tap, card, terminal, tariff }: RuleInput<HospitalTariff | undefined>): RuleDecision {
   if (tariff === undefined) return declined('NOT_OFFERED_HERE')
   const totalFen = tap.amount ?? tariff.feeFen
@@ -131,5 +137,6 @@ export const hospitalSettlement: RuleModule<HospitalTariff | undefined> = {
   reasons: REASONS,
   // A cancelled settlement is the lead's generic reversal; nothing here is kept in state.
   reversible: true,
+  checkRequest,
   decide
 }

@@ -146,10 +146,21 @@ function paymentsOf (settlement: Settlement): Payment[] {
   return payments.length > 0 ? payments : [{ account: 'bank', amount: 0 }]
 }
 
+function basketFen (context: Record<string, unknown>): number {
+  return (context.items as BasketItem[]).reduce((sum, item) => sum + item.amount, 0)
+}
+
+/** api-v1: the tap's amount equals the items' sum; anything else is a malformed request (400). */
+function checkRequest (tap: { amount: number | null, context: Record<string, unknown> }): string | undefined {
+  const itemsFen = basketFen(tap.context)
+  return tap.amount === itemsFen ? undefined : `amount ${String(tap.amount)} is not the sum of the items (${itemsFen})`
+}
+
 function decide ({ tap, card, terminal, tariff }: RuleInput<PharmacyTariff | undefined>): RuleDecision {
   if (tariff === undefined) return declined('NOT_OFFERED_HERE')
   const items = tap.context.items as BasketItem[]
-  const itemsFen = items.reduce((sum, item) => sum + item.amount, 0)
+  // Unreachable through the API (checkRequest answers 400 first); kept so the pure function is total.
+  const itemsFen = basketFen(tap.context)
   if (tap.amount !== itemsFen) return declined('AMOUNT_MISMATCH', { amountFen: tap.amount, itemsFen })
   const policy = tariff.insuredPolicies[card.issuerCity]
   if (policy === undefined) return declined('POLICY_UNKNOWN', { insuredCity: card.issuerCity })
@@ -169,5 +180,6 @@ export const pharmacy: RuleModule<PharmacyTariff | undefined> = {
   reasons: REASONS,
   // A cancelled sale (2103/2601) is the lead's generic reversal: the same parts, back to the card.
   reversible: true,
+  checkRequest,
   decide
 }

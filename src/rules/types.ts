@@ -128,5 +128,8 @@ export interface RuleModule<Tariff = unknown> {
   reasons: Record<string, Message>
   /** Whether an approved tap of this module may be reversed (e.g. pharmacy settlement cancel). */
   reversible: boolean
+  /** Request-shape checks JSON Schema cannot express (a basket's amount = the sum of its items).
+   *  A message here is a 400 BAD_REQUEST: the tap is bad input, not a decision, and nothing is recorded. */
+  checkRequest?: (tap: { amount: number | null, context: Record<string, unknown> }) => string | undefined
   decide (input: RuleInput<Tariff>): RuleDecision
 }

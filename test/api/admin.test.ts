@@ -39,6 +39,10 @@ t.test('terminal registration', async t => {
     ['unknown scenario', { terminalId: 'x2', city: 'qingdao', scenario: 'teleport', operator: 'o' }],
     ['unknown station', { terminalId: 'x3', city: 'qingdao', scenario: 'bus', operator: 'o', location: { station: 'nowhere' } }],
     ['unknown venue', { terminalId: 'x4', city: 'qingdao', scenario: 'bus', operator: 'o', location: { venue: 'nowhere' } }],
+    ['library terminal at a scenic venue', { terminalId: 'x6', city: 'jinan', scenario: 'library', operator: 'o', location: { venue: 'jn-baotu-spring' } }],
+    ['metro terminal without a station', { terminalId: 'x7', city: 'jinan', scenario: 'metro', operator: 'o' }],
+    ['scenic terminal without a venue', { terminalId: 'x8', city: 'jinan', scenario: 'scenic', operator: 'o' }],
+    ['metro station of another city', { terminalId: 'x9', city: 'jinan', scenario: 'metro', operator: 'o', location: { station: 'qd-wusilu' } }],
     ['extra field', { terminalId: 'x5', city: 'qingdao', scenario: 'bus', operator: 'o', colour: 'red' }]
   ]
   for (const [name, body] of bad) {
