@@ -2,13 +2,13 @@
 // registration, and reversal of a reversible tap (pharmacy / hospital settlement cancel).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from 'pino'
 import { authenticateTerminal, type TerminalAuthOptions } from '../auth/terminal-auth.js'
 import { errorBody } from '../errors.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { TerminalRecord } from '../ledger/store.js'
 import { AT_PAST_MS_MAX_ONLINE, type TapOutcome, type TapRequest } from '../ledger/tap-processor.js'
-import type { CardTokenizer } from '../log.js'
+import { tapLineLogger, type CardTokenizer } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { toApiError } from './error-handler.js'
 
@@ -33,10 +33,12 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     request.terminal = authenticateTerminal(request, o.auth)
   })
 
-  const record = (request: FastifyRequest, terminal: TerminalRecord, outcome: TapOutcome, latencyMs: number, log: FastifyBaseLogger): void => {
+  const logTap = tapLineLogger(app.log as unknown as Logger)
+  const record = (request: FastifyRequest, terminal: TerminalRecord, outcome: TapOutcome, latencyMs: number): void => {
     o.metrics.decisions.inc({ scenario: outcome.scenario, decision: outcome.decision, reason: outcome.reason ?? '' })
     o.metrics.tapLatency.observe({ scenario: outcome.scenario }, latencyMs / 1000)
-    log.info({
+    logTap({
+      reqId: request.id,
       terminal: terminal.terminalId,
       tapId: (request.body as TapRequest | undefined)?.tapId,
       scenario: outcome.scenario,
@@ -46,7 +48,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
       amount: outcome.amount,
       replay: outcome.replay || undefined,
       latencyMs: Math.round(latencyMs * 1000) / 1000
-    }, 'tap')
+    })
   }
 
   app.post('/v1/taps', {
@@ -55,7 +57,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
   }, async (request: FastifyRequest<{ Body: TapRequest }>, reply: FastifyReply) => {
     const terminal = request.terminal!
     const outcome = await o.ledger.submitTap({ terminal, tap: request.body, bodyHash: tapHash(request.body), atPastMsMax: AT_PAST_MS_MAX_ONLINE })
-    record(request, terminal, outcome, reply.elapsedTime, request.log)
+    record(request, terminal, outcome, reply.elapsedTime)
     return reply.code(200).type('application/json; charset=utf-8').send(outcome.payload)
   })
 
