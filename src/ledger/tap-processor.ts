@@ -2,6 +2,7 @@
 // idempotency → request checks → card identity (physical or QR) → rule engine → postings →
 // state writes → the tap row with the exact answer. Runs synchronously; the caller commits.
 import { randomFillSync } from 'node:crypto'
+import type { TapAnswer } from '../api/tap-answer.js'
 import { badRequest, conflict, ErrorCode } from '../errors.js'
 import { verifyQr, type QrKeyRing } from '../cards/qr-token.js'
 import type { Catalogue, ScenarioEntry } from '../rules/catalogue.js'
@@ -43,6 +44,8 @@ export const AT_FUTURE_MS_MAX = 5 * 60_000
 export const AT_PAST_MS_MAX_ONLINE = 7 * 24 * 3_600_000
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
 
+export type { TapAnswer }
+
 export interface TapProcessorOptions {
   store: LedgerStore
   catalogue: Catalogue
@@ -51,18 +54,6 @@ export interface TapProcessorOptions {
   serialize: (answer: TapAnswer) => string
 }
 
-export interface TapAnswer {
-  tapId: string
-  decision: 'approved' | 'declined'
-  reason?: string
-  amount: number
-  account?: string
-  balance?: number
-  payments?: Array<{ account: string, amount: number }>
-  authCode?: string
-  message: { zh: string, en: string }
-  details?: Record<string, unknown>
-}
 
 type CardResolution = { card: CardWithAccounts, qrNonce?: { nonce: string, expiresAtMs: number } } | { declined: RuleDecision, cardNo: string | null }
 

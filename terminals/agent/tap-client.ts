@@ -1,17 +1,9 @@
 // Signed POST /v1/taps with a hard time budget. Every way it can end is a value, not a throw:
 // the caller decides what to retry.
+import type { TapAnswer } from '../../src/api/tap-answer.js'
 import { signedHeaders } from '../../src/auth/signature.js'
 
-export interface TapAnswer {
-  tapId: string
-  decision: 'approved' | 'declined'
-  reason?: string
-  amount: number
-  account?: string
-  balance?: number
-  authCode?: string
-  message: { zh: string, en: string }
-}
+export type { TapAnswer }
 
 export type PostResult =
   | { kind: 'answer', answer: TapAnswer }
