@@ -17,8 +17,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { RateLimiter } from '../src/auth/rate-limit.js'
 import { authenticateTerminal } from '../src/auth/terminal-auth.js'
-import { registerJsonBodyParser } from '../src/api/json-body.js'
-import { loadSchemas } from '../src/app.js'
+import { registerServiceParsing, SERVICE_FASTIFY_OPTIONS } from '../src/app.js'
 import { errorBody } from '../src/errors.js'
 import type { TerminalRecord } from '../src/ledger/store.js'
 import { buildFleet, FLEET_FULL, FLEET_QUICK } from './lib/fleet.js'
@@ -36,7 +35,6 @@ export const BASELINE_ANSWER = JSON.stringify({
 })
 
 const TAP_BODY_BYTES_MAX = 16 * 1024
-const BATCH_BODY_BYTES_MAX = 512 * 1024
 
 function emptyServer (): FastifyInstance {
   const app = Fastify()
@@ -49,18 +47,9 @@ function verifyServer (fleet: 'full' | 'quick'): FastifyInstance {
   for (const t of buildFleet(fleet === 'full' ? FLEET_FULL : FLEET_QUICK).terminals) {
     terminals.set(t.terminalId, { ...t, status: 'active', createdAt: '2026-01-01T00:00:00.000Z' })
   }
-  // The service's Fastify options (src/app.ts), logging aside.
-  const app = Fastify({
-    bodyLimit: BATCH_BODY_BYTES_MAX,
-    routerOptions: { maxParamLength: 128 },
-    return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    frameworkErrors: (error, _request, reply) => {
-      void (reply as unknown as { code: (n: number) => { send: (b: unknown) => unknown } }).code(400).send(errorBody('BAD_REQUEST', error.message))
-    }
-  })
-  for (const schema of loadSchemas()) app.addSchema(schema)
-  registerJsonBodyParser(app, BATCH_BODY_BYTES_MAX)
+  // The service's own Fastify options, schemas and body parser (src/app.ts), logging aside.
+  const app = Fastify(SERVICE_FASTIFY_OPTIONS)
+  registerServiceParsing(app)
   // The limiter's work is measured; its limit is not (the recycled pool may run faster per terminal).
   const auth = { lookup: (id: string) => terminals.get(id), rateLimiter: new RateLimiter({ ratePerSecond: 1e9, burst: 1e9 }), nowMs: Date.now }
   app.addHook('preValidation', async (request) => {

@@ -1,6 +1,6 @@
 // Builds the service: ledger, catalogue, logging, metrics and the three route plugins
 // (public, terminal, admin). Tests boot this same app with `inject` or on port 0.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,6 +58,24 @@ const TAP_BODY_BYTES_MAX = 16 * 1024
 const BATCH_BODY_BYTES_MAX = 512 * 1024
 const BATCH_AT_PAST_MS_MAX = 30 * 24 * 3_600_000
 
+/** The service's Fastify options, logging aside. The bench's "verify" baseline runs with these too. */
+export const SERVICE_FASTIFY_OPTIONS: FastifyServerOptions = {
+  bodyLimit: BATCH_BODY_BYTES_MAX,
+  routerOptions: { maxParamLength: 128 },
+  return503OnClosing: true,
+  // Unknown fields are rejected (400), never silently removed; no type coercion of bodies.
+  ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  frameworkErrors: (error, _request, reply) => {
+    void (reply as unknown as { code: (n: number) => { send: (b: unknown) => unknown } }).code(400).send(errorBody('BAD_REQUEST', error.message))
+  }
+}
+
+/** The contract schemas and the JSON body parser (raw-body hash, depth bound). */
+export function registerServiceParsing (app: FastifyInstance, schemas: Array<Record<string, unknown>> = loadSchemas()): void {
+  for (const schema of schemas) app.addSchema(schema)
+  registerJsonBodyParser(app, BATCH_BODY_BYTES_MAX)
+}
+
 export async function buildApp (o: AppOptions): Promise<App> {
   const nowMs = o.nowMs ?? Date.now
   const fixtures = loadFixtures(o.fixturesDir ?? FIXTURES_DIR)
@@ -85,19 +103,12 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
   const cardToken = cardTokenizer()
   const app: FastifyInstance = Fastify({
+    ...SERVICE_FASTIFY_OPTIONS,
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request comes from our onResponse hook (URLs redacted), not Fastify's.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BATCH_BODY_BYTES_MAX,
-    routerOptions: { maxParamLength: 128 },
-    return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    frameworkErrors: (error, _request, reply) => {
-      void (reply as unknown as { code: (n: number) => { send: (b: unknown) => unknown } }).code(400).send(errorBody('BAD_REQUEST', error.message))
-    }
+    logController: new LogController({ disableRequestLogging: true })
   })
-  for (const schema of schemas) app.addSchema(schema)
-  registerJsonBodyParser(app, BATCH_BODY_BYTES_MAX)
+  registerServiceParsing(app, schemas)
   registerErrorHandling(app)
 
   app.addHook('onResponse', async (request, reply) => {
