@@ -16,8 +16,13 @@ export function signingString (method: string, path: string, timestamp: string, 
   return `${method.toUpperCase()}\n${path}\n${timestamp}\n${bodyHashHex}`
 }
 
+/** The raw HMAC bytes: what the service compares against, without a hex round trip per request. */
+export function signatureDigest (secret: string, method: string, path: string, timestamp: string, bodyHashHex: string): Buffer {
+  return createHmac('sha256', secret).update(signingString(method, path, timestamp, bodyHashHex)).digest()
+}
+
 export function sign (secret: string, method: string, path: string, timestamp: string, bodyHashHex: string): string {
-  return createHmac('sha256', secret).update(signingString(method, path, timestamp, bodyHashHex)).digest('hex')
+  return signatureDigest(secret, method, path, timestamp, bodyHashHex).toString('hex')
 }
 
 /** Headers a terminal sends with a request. `body` must be the exact bytes sent. */
@@ -39,8 +44,9 @@ export function signedHeaders (opts: {
 
 const SIGNATURE_HEX = /^[0-9a-f]{64}$/
 
-/** Constant-time check of a presented signature against the expected one. */
-export function signatureMatches (expectedHex: string, presented: string): boolean {
+/** Constant-time check of a presented lowercase-hex signature against the expected digest (or its hex). */
+export function signatureMatches (expected: Buffer | string, presented: string): boolean {
   if (!SIGNATURE_HEX.test(presented)) return false
-  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(presented, 'hex'))
+  const expectedBytes = typeof expected === 'string' ? Buffer.from(expected, 'hex') : expected
+  return timingSafeEqual(expectedBytes, Buffer.from(presented, 'hex'))
 }

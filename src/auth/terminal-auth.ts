@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify'
 import { ApiError, ErrorCode, forbidden, unauthenticated } from '../errors.js'
 import type { TerminalRecord } from '../ledger/store.js'
-import { bodySha256Hex, sign, signatureMatches, SIGNATURE_WINDOW_MS } from './signature.js'
+import { bodySha256Hex, signatureDigest, signatureMatches, SIGNATURE_WINDOW_MS } from './signature.js'
 import type { RateLimiter } from './rate-limit.js'
 
 const TIMESTAMP = /^[0-9]{1,15}$/
@@ -34,7 +34,7 @@ export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOp
     throw unauthenticated('X-Timestamp is outside ±300 s of the server clock')
   }
   const bodyHash = request.rawBodySha256 ?? bodySha256Hex(undefined)
-  const expected = sign(terminal.secret, request.method, request.url, timestamp, bodyHash)
+  const expected = signatureDigest(terminal.secret, request.method, request.url, timestamp, bodyHash)
   if (!signatureMatches(expected, signature)) throw unauthenticated('bad signature')
   if (terminal.status !== 'active') throw forbidden('terminal is disabled')
   if (!o.rateLimiter.take(terminal.terminalId, nowMs)) throw new ApiError(ErrorCode.RATE_LIMITED, 'terminal is over its request rate')
