@@ -2,7 +2,8 @@
 // path under a metro exit (building a network, one Dijkstra run): ns per call after a warm-up,
 // printed and written to bench/results/rules-transit.json.
 // Run: node --import tsx bench/rules-transit.ts   (BENCH_N=… to change the number of calls)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { reportRuleBench } from './lib/rules-report.js'
 import { bus } from '../src/rules/bus.js'
 import { localTime } from '../src/rules/local-time.js'
 import { metro, type OpenJourney } from '../src/rules/metro.js'
@@ -94,15 +95,4 @@ function run (): Result[] {
   return results
 }
 
-const results = run()
-for (const r of results) console.log(`${r.name.padEnd(56)} ${String(r.nsPerOp).padStart(7)} ns/op  ${r.opsPerSec.toLocaleString('en')} ops/s`)
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-writeFileSync(new URL('./results/rules-transit.json', import.meta.url), JSON.stringify({
-  benchmark: 'rules-transit',
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  calls: N,
-  warmUpCalls: WARM_UP,
-  measuredAt: new Date().toISOString(),
-  results
-}, null, 2) + '\n')
+reportRuleBench('rules-transit', run(), N, WARM_UP)

@@ -1,7 +1,8 @@
 // Micro-benchmark of `decide` for the scenic, library and pharmacy modules, on the real tariffs:
 // ns per call after a warm-up, printed and written to bench/results/rules-venues.json.
 // Run: node --import tsx bench/rules-venues.ts   (BENCH_N=… to change the number of calls)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { reportRuleBench } from './lib/rules-report.js'
 import { library } from '../src/rules/library.js'
 import { localTime } from '../src/rules/local-time.js'
 import { pharmacy } from '../src/rules/pharmacy.js'
@@ -76,15 +77,4 @@ function run (): Result[] {
   })
 }
 
-const results = run()
-for (const r of results) console.log(`${r.name.padEnd(44)} ${String(r.nsPerOp).padStart(7)} ns/op  ${r.opsPerSec.toLocaleString('en')} ops/s`)
-const out = new URL('./results/', import.meta.url)
-mkdirSync(out, { recursive: true })
-writeFileSync(new URL('rules-venues.json', out), JSON.stringify({
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  calls: N,
-  warmUpCalls: WARM_UP,
-  measuredAt: new Date().toISOString(),
-  results
-}, null, 2) + '\n')
+reportRuleBench('rules-venues', run(), N, WARM_UP)

@@ -15,7 +15,8 @@ import {
 import { fareForMetres, minimumFareFen, yuanText, type FareTable } from './fare-bands.js'
 import { metroNetworkOf, hasStation, shortestMetres, type MetroCityFixture } from './metro-network.js'
 import { applyTransferDiscount, isTransfer, lastLegWrite, readLastLeg } from './transit-transfer.js'
-import type { AccountKind, DeclinedDecision, Message, RuleDecision, RuleInput, RuleModule, StateReader, StateWrite } from './types.js'
+import type { AccountKind, Message, RuleDecision, RuleInput, RuleModule, StateReader, StateWrite } from './types.js'
+import { declineWith } from './decline.js'
 
 export interface MetroTariff {
   fare: FareTable
@@ -71,9 +72,7 @@ export const metro: RuleModule<MetroTariff> = {
   }
 }
 
-function declined (reason: string, details?: Record<string, unknown>): DeclinedDecision {
-  return { decision: 'declined', reason, message: REASONS[reason] as Message, ...(details === undefined ? {} : { details }) }
-}
+const declined = declineWith(REASONS)
 
 function accountOf (input: RuleInput<MetroTariff>): AccountKind {
   return input.scenario.accounts[0] ?? 'bank'
