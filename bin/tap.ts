@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util'
 import { signedHeaders } from '../src/auth/signature.js'
 import { loadFixtures } from '../src/fixtures.js'
-import { demoSecret } from '../src/ledger/seed.js'
+import { demoSecret } from '../src/service/demo-seed.js'
 
 const { values } = parseArgs({
   options: {

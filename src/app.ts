@@ -1,21 +1,19 @@
-// Builds the service: ledger, catalogue, logging, metrics and the three route plugins
-// (public, terminal, admin). Tests boot this same app with `inject` or on port 0.
+// Builds the service: the ledger engine, the service layer, the catalogue, logging, metrics and the
+// three route plugins (public, terminal, admin). Tests boot this same app with `inject` or port 0.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import fastJson from 'fast-json-stringify'
 import type { DestinationStream, Logger } from 'pino'
 import { RateLimiter } from './auth/rate-limit.js'
 import { keyRingFromFixtures } from './cards/qr-token.js'
+import { AT_PAST_MS_MAX_UPLOAD, BATCH_BODY_BYTES_MAX, TAP_BODY_BYTES_MAX } from './constants.js'
 import { loadFixtures, FIXTURES_DIR } from './fixtures.js'
-import { Ledger } from './ledger/ledger.js'
-import { openLedgerDb } from './ledger/schema.js'
-import { seedDemo } from './ledger/seed.js'
-import type { TapAnswer } from './ledger/tap-processor.js'
+import type { LedgerEngine } from './ledger/engine.js'
+import { SqliteEngine } from './ledger/sqlite-engine.js'
 import { cardTokenizer, createLogger, redactUrl } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildCatalogue } from './rules/catalogue.js'
+import { loadSchemas, SCHEMAS_DIR } from './schemas.js'
+import { Service } from './service/service.js'
+import { seedDemo } from './service/demo-seed.js'
 import { errorBody } from './errors.js'
 import { registerErrorHandling } from './api/error-handler.js'
 import { registerJsonBodyParser } from './api/json-body.js'
@@ -23,7 +21,7 @@ import { publicRoutes } from './api/public-routes.js'
 import { terminalRoutes } from './api/terminal-routes.js'
 import { adminRoutes } from './api/admin-routes.js'
 
-export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas')
+export { loadSchemas, SCHEMAS_DIR }
 
 export interface AppOptions {
   dbPath: string
@@ -39,24 +37,18 @@ export interface AppOptions {
   queueDepthMax?: number
   tapBodyBytesMax?: number
   batchBodyBytesMax?: number
+  /** Tests only: the engine accepts planned storage faults (SqliteEngine.injectFault). */
+  faultInjection?: boolean
 }
 
 export interface App {
   app: FastifyInstance
-  ledger: Ledger
+  service: Service
+  engine: LedgerEngine
   metrics: Metrics
   logger: Logger
   seeded: { terminals: number, cards: number }
 }
-
-export function loadSchemas (dir: string = SCHEMAS_DIR): Array<Record<string, unknown>> {
-  return readdirSync(dir).filter(f => f.endsWith('.json')).sort()
-    .map(f => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>)
-}
-
-const TAP_BODY_BYTES_MAX = 16 * 1024
-const BATCH_BODY_BYTES_MAX = 512 * 1024
-const BATCH_AT_PAST_MS_MAX = 30 * 24 * 3_600_000
 
 /** The service's Fastify options, logging aside. The bench's "verify" baseline runs with these too. */
 export const SERVICE_FASTIFY_OPTIONS: FastifyServerOptions = {
@@ -78,27 +70,33 @@ export function registerServiceParsing (app: FastifyInstance, schemas: Array<Rec
 
 export async function buildApp (o: AppOptions): Promise<App> {
   const nowMs = o.nowMs ?? Date.now
-  const fixtures = loadFixtures(o.fixturesDir ?? FIXTURES_DIR)
+  const fixturesDir = o.fixturesDir ?? FIXTURES_DIR
+  const fixtures = loadFixtures(fixturesDir)
   const catalogue = buildCatalogue(fixtures)
   const schemas = loadSchemas()
-  const serializeTap = fastJson(schemas.find(s => s.$id === 'tap-response.json') as unknown as fastJson.Schema, { schema: Object.fromEntries(schemas.map(s => [String(s.$id), s])) as unknown as Record<string, fastJson.Schema> }) as (a: TapAnswer) => string
 
   let metrics: Metrics | undefined
-  const ledger = new Ledger({
-    db: openLedgerDb(o.dbPath),
-    catalogue,
-    qrKeys: keyRingFromFixtures(fixtures.qrKeys),
-    nowMs,
-    serializeTap,
-    batchSizeMax: o.batchSizeMax,
-    queueDepthMax: o.queueDepthMax,
+  const engine = await SqliteEngine.open({
+    dbPath: o.dbPath,
+    fixturesDir,
+    schemasDir: SCHEMAS_DIR,
+    issuerCities: Object.fromEntries(catalogue.cityByIssuer),
+    faultInjection: o.faultInjection,
     onBatch: ({ size, commitMs }) => {
       metrics?.batchSize.observe(size)
       metrics?.commitSeconds.observe(commitMs / 1000)
     }
   })
-  metrics = createMetrics(() => ledger.queueDepth)
-  const seeded = o.seed === 'demo' ? seedDemo(ledger, fixtures) : { terminals: 0, cards: 0 }
+  const service = await Service.create({
+    engine,
+    catalogue,
+    qrKeys: keyRingFromFixtures(fixtures.qrKeys),
+    nowMs,
+    batchSizeMax: o.batchSizeMax,
+    queueDepthMax: o.queueDepthMax
+  })
+  metrics = createMetrics(() => service.queueDepth)
+  const seeded = o.seed === 'demo' ? await seedDemo(service, fixtures) : { terminals: 0, cards: 0 }
 
   const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
   const cardToken = cardTokenizer()
@@ -119,23 +117,20 @@ export async function buildApp (o: AppOptions): Promise<App> {
     }
   })
 
-  await app.register(publicRoutes, { ledger, metrics })
+  await app.register(publicRoutes, { service, metrics })
   await app.register(terminalRoutes, {
-    ledger,
+    service,
     metrics,
     cardToken,
-    auth: { lookup: id => ledger.terminal(id), rateLimiter: new RateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }), nowMs },
+    auth: { lookup: id => service.terminal(id), rateLimiter: new RateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }), nowMs },
     tapBodyBytesMax: o.tapBodyBytesMax ?? TAP_BODY_BYTES_MAX,
     batchBodyBytesMax: o.batchBodyBytesMax ?? BATCH_BODY_BYTES_MAX,
-    batchAtPastMsMax: BATCH_AT_PAST_MS_MAX
+    batchAtPastMsMax: AT_PAST_MS_MAX_UPLOAD
   })
-  await app.register(adminRoutes, { ledger, adminToken: o.adminToken })
+  await app.register(adminRoutes, { service, adminToken: o.adminToken })
 
-  const purgeTimer = setInterval(() => { ledger.purgeExpiredNonces() }, 60_000)
-  purgeTimer.unref()
   app.addHook('onClose', async () => {
-    clearInterval(purgeTimer)
-    await ledger.close()
+    await service.close()
   })
-  return { app, ledger, metrics, logger, seeded }
+  return { app, service, engine, metrics, logger, seeded }
 }

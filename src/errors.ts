@@ -1,4 +1,4 @@
-// One place for the API's error codes (api-v1 "Errors"). Every non-2xx answer is
+// One place for the error codes (api-v1 "Errors"). Every non-2xx answer is
 // {"error": {"code", "message"}}; codes are stable, messages are for humans.
 
 export const ErrorCode = {
@@ -17,38 +17,27 @@ export const ErrorCode = {
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
-const STATUS_BY_CODE: Record<ErrorCode, number> = {
-  BAD_REQUEST: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TAP_ID_CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  METHOD_NOT_ALLOWED: 405,
-  RATE_LIMITED: 429,
-  OVERLOADED: 503,
-  INTERNAL: 500
-}
-
-export class ApiError extends Error {
+/** A failure the domain names: a stable `code`, a human message. Only `src/api/` knows which HTTP
+ *  status a code is (`src/api/error-status.ts`). Crosses the writer thread as {code, message}. */
+export class DomainError extends Error {
   readonly code: ErrorCode
-  readonly statusCode: number
   constructor (code: ErrorCode, message: string) {
     super(message)
-    this.name = 'ApiError'
+    this.name = 'DomainError'
     this.code = code
-    this.statusCode = STATUS_BY_CODE[code]
   }
 }
 
-export const badRequest = (message: string): ApiError => new ApiError(ErrorCode.BAD_REQUEST, message)
-export const unauthenticated = (message: string): ApiError => new ApiError(ErrorCode.UNAUTHENTICATED, message)
-export const forbidden = (message: string): ApiError => new ApiError(ErrorCode.FORBIDDEN, message)
-export const notFound = (message: string): ApiError => new ApiError(ErrorCode.NOT_FOUND, message)
-export const conflict = (message: string, code: ErrorCode = ErrorCode.CONFLICT): ApiError => new ApiError(code, message)
-export const overloaded = (message: string): ApiError => new ApiError(ErrorCode.OVERLOADED, message)
+export function isErrorCode (code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ErrorCode, code)
+}
+
+export const badRequest = (message: string): DomainError => new DomainError(ErrorCode.BAD_REQUEST, message)
+export const unauthenticated = (message: string): DomainError => new DomainError(ErrorCode.UNAUTHENTICATED, message)
+export const forbidden = (message: string): DomainError => new DomainError(ErrorCode.FORBIDDEN, message)
+export const notFound = (message: string): DomainError => new DomainError(ErrorCode.NOT_FOUND, message)
+export const conflict = (message: string, code: ErrorCode = ErrorCode.CONFLICT): DomainError => new DomainError(code, message)
+export const overloaded = (message: string): DomainError => new DomainError(ErrorCode.OVERLOADED, message)
 
 export function errorBody (code: string, message: string): { error: { code: string, message: string } } {
   return { error: { code, message } }

@@ -2,7 +2,7 @@
 // including inside URLs such as /v1/admin/cards/:cardNo.
 import t from 'tap'
 import { ADMIN_TOKEN, buildTestApp, localAt, physical, tapId } from './helpers/app.js'
-import { demoSecret } from '../src/ledger/seed.js'
+import { demoSecret } from '../src/service/demo-seed.js'
 
 t.test('no card number, QR, secret or token in any log line', async t => {
   const h = await buildTestApp(t, { logLevel: 'debug' })

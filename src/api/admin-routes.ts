@@ -2,12 +2,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { adminTokenChecker } from '../auth/admin-auth.js'
 import { CARD_NO_PATTERN } from '../cards/card-identity.js'
-import { badRequest, notFound } from '../errors.js'
-import { settlement, SETTLEMENT_DAYS_MAX } from '../ledger/settlement.js'
-import type { CardInput, Ledger, TerminalInput } from '../ledger/ledger.js'
+import { notFound } from '../errors.js'
+import type { CardInput } from '../ledger/engine.js'
+import type { Service, TerminalInput } from '../service/service.js'
 import type { AccountKind } from '../rules/types.js'
 
-export interface AdminRoutesOptions { ledger: Ledger, adminToken: string }
+export interface AdminRoutesOptions { service: Service, adminToken: string }
 
 const cardParams = {
   type: 'object',
@@ -26,20 +26,20 @@ const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
 
 export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions): Promise<void> {
   const checkToken = adminTokenChecker(o.adminToken)
-  const { ledger } = o
+  const { service } = o
   app.addHook('onRequest', async (request) => { checkToken(request.headers.authorization) })
 
   app.post('/v1/admin/terminals', {
     schema: { body: { $ref: 'terminal-registration.json#' }, response: { 201: { $ref: 'terminal.json#' } } }
   }, async (request: FastifyRequest<{ Body: TerminalInput }>, reply) => {
     const { secret: _ignored, ...input } = request.body
-    return reply.code(201).send(ledger.registerTerminal(input))
+    return reply.code(201).send(await service.registerTerminal(input))
   })
 
   app.get('/v1/admin/terminals/:terminalId', {
     schema: { params: terminalParams, response: { 200: { $ref: 'terminal.json#' } } }
   }, async (request: FastifyRequest<TerminalParams>) => {
-    const terminal = ledger.terminal(request.params.terminalId)
+    const terminal = service.terminal(request.params.terminalId)
     if (terminal === undefined) throw notFound('terminal not found')
     const { secret: _secret, ...view } = terminal
     return view
@@ -48,36 +48,36 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
   app.patch('/v1/admin/terminals/:terminalId', {
     schema: { params: terminalParams, body: { $ref: 'terminal-patch.json#' }, response: { 200: { $ref: 'terminal.json#' } } }
   }, async (request: FastifyRequest<TerminalParams & { Body: { status: 'active' | 'disabled' } }>) => {
-    const { secret: _secret, ...view } = ledger.setTerminalStatus(request.params.terminalId, request.body.status)
+    const { secret: _secret, ...view } = await service.setTerminalStatus(request.params.terminalId, request.body.status)
     return view
   })
 
   app.post('/v1/admin/cards', {
     schema: { body: { $ref: 'card-registration.json#' }, response: { 201: { $ref: 'card.json#' } } }
   }, async (request: FastifyRequest<{ Body: CardInput }>, reply) => {
-    return reply.code(201).send(ledger.createCard(request.body))
+    return reply.code(201).send(await service.createCard(request.body))
   })
 
   app.get('/v1/admin/cards/:cardNo', {
     schema: { params: cardParams, response: { 200: { $ref: 'card.json#' } } }
-  }, async (request: FastifyRequest<CardParams>) => ledger.cardView(request.params.cardNo))
+  }, async (request: FastifyRequest<CardParams>) => await service.cardView(request.params.cardNo))
 
   app.patch('/v1/admin/cards/:cardNo', {
     schema: { params: cardParams, body: { $ref: 'card-patch.json#' }, response: { 200: { $ref: 'card.json#' } } }
   }, async (request: FastifyRequest<CardParams & { Body: { status: 'active' | 'lost' | 'frozen' } }>) =>
-    ledger.setCardStatus(request.params.cardNo, request.body.status))
+    await service.setCardStatus(request.params.cardNo, request.body.status))
 
   app.post('/v1/admin/cards/:cardNo/credits', {
     schema: { params: cardParams, body: { $ref: 'credit-request.json#' }, response: { 200: { $ref: 'card.json#' } } }
   }, async (request: FastifyRequest<CardParams & { Body: { account: AccountKind, amount: number, reference: string } }>) => {
     const { account, amount, reference } = request.body
-    return ledger.credit(request.params.cardNo, account, amount, reference)
+    return await service.credit(request.params.cardNo, account, amount, reference)
   })
 
   app.get('/v1/admin/cards/:cardNo/taps', {
     schema: { params: cardParams, response: { 200: { $ref: 'card-taps-response.json#' } } }
   }, async (request: FastifyRequest<CardParams>) => ({
-    taps: ledger.tapsForCard(request.params.cardNo).map(t => ({
+    taps: (await service.tapsForCard(request.params.cardNo)).map(t => ({
       terminalId: t.terminalId,
       tapId: t.tapId,
       decision: t.decision,
@@ -88,7 +88,7 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
       scenario: t.scenario,
       city: t.city,
       recordedAt: t.recordedAt,
-      reversed: t.reversalTransferId !== null
+      reversed: t.reversed
     }))
   }))
 
@@ -97,9 +97,9 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     preValidation: async (request) => { request.body ??= {} },
     schema: { params: cardParams, body: { $ref: 'qr-request.json#' }, response: { 200: { $ref: 'qr-response.json#' } } }
   }, async (request: FastifyRequest<CardParams & { Body: { ttlSeconds?: number } | undefined }>) =>
-    ledger.mintQr(request.params.cardNo, request.body?.ttlSeconds ?? QR_TTL_SECONDS_DEFAULT))
+    await service.mintQr(request.params.cardNo, request.body?.ttlSeconds ?? QR_TTL_SECONDS_DEFAULT))
 
-  app.get('/v1/admin/ledger/check', async () => ledger.check())
+  app.get('/v1/admin/ledger/check', async () => await service.check())
 
   app.get('/v1/admin/settlement', {
     schema: {
@@ -112,9 +112,7 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     }
   }, async (request: FastifyRequest<{ Querystring: { from: string, to: string } }>) => {
     const { from, to } = request.query
-    const days = (Date.parse(to) - Date.parse(from)) / 86_400_000
-    if (!(days >= 0 && days < SETTLEMENT_DAYS_MAX)) throw badRequest(`from..to must be 1 to ${SETTLEMENT_DAYS_MAX} days`)
-    const rows = settlement(ledger.db, from, to, issuer => ledger.catalogue.cityByIssuer.get(issuer) ?? issuer)
+    const rows = await service.settlement(from, to)
     const totals = { taps: 0, amount: 0, reversedAmount: 0, netAmount: 0, crossCityNetAmount: 0 }
     for (const row of rows) {
       totals.taps += row.taps

@@ -2,11 +2,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { Catalogue } from '../rules/catalogue.js'
 import { CORE_REASONS } from '../rules/engine.js'
-import type { Ledger } from '../ledger/ledger.js'
+import type { Service } from '../service/service.js'
 import type { Metrics } from '../metrics.js'
 import { errorBody, ErrorCode } from '../errors.js'
 
-export interface PublicRoutesOptions { ledger: Ledger, metrics: Metrics }
+export interface PublicRoutesOptions { service: Service, metrics: Metrics }
 
 export function scenariosDocument (catalogue: Catalogue): unknown {
   return {
@@ -36,14 +36,13 @@ export function citiesDocument (catalogue: Catalogue): unknown {
 
 export async function publicRoutes (app: FastifyInstance, o: PublicRoutesOptions): Promise<void> {
   // Static documents: serialised once at start, served as bytes.
-  const scenarios = JSON.stringify(scenariosDocument(o.ledger.catalogue))
-  const cities = JSON.stringify(citiesDocument(o.ledger.catalogue))
-  const healthCheck = o.ledger.db.prepare('SELECT 1').pluck()
+  const scenarios = JSON.stringify(scenariosDocument(o.service.catalogue))
+  const cities = JSON.stringify(citiesDocument(o.service.catalogue))
 
+  // Healthy means the ledger committed a write just now (a full disk or a dead writer fails it).
   app.get('/healthz', async (_request, reply) => {
-    if (!o.ledger.db.open || o.ledger.db.readonly || healthCheck.get() !== 1) {
-      return reply.code(503).send(errorBody(ErrorCode.OVERLOADED, 'ledger is not open for writing'))
-    }
+    const health = await o.service.health()
+    if (!health.writable) return reply.code(503).send(errorBody(ErrorCode.OVERLOADED, `ledger is not writable: ${health.detail}`))
     return { status: 'ok' }
   })
   app.get('/v1/scenarios', async (_request, reply) => reply.type('application/json; charset=utf-8').send(scenarios))

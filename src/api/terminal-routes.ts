@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { authenticateTerminal, type TerminalAuthOptions } from '../auth/terminal-auth.js'
 import { errorBody } from '../errors.js'
-import type { Ledger } from '../ledger/ledger.js'
-import type { TerminalRecord } from '../ledger/store.js'
-import { AT_PAST_MS_MAX_ONLINE, type TapOutcome, type TapRequest } from '../ledger/tap-processor.js'
+import { AT_PAST_MS_MAX_ONLINE } from '../constants.js'
+import type { TapOutcome, TapRequest, TerminalRecord } from '../ledger/engine.js'
+import type { Service } from '../service/service.js'
 import { tapLineLogger, type CardTokenizer } from '../log.js'
 import type { Metrics } from '../metrics.js'
-import { toApiError } from './error-handler.js'
+import { toApiFailure } from './error-handler.js'
 
 export interface TerminalRoutesOptions {
-  ledger: Ledger
+  service: Service
   metrics: Metrics
   auth: TerminalAuthOptions
   cardToken: CardTokenizer
@@ -56,7 +56,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     schema: { body: { $ref: 'tap-request.json#' } }
   }, async (request: FastifyRequest<{ Body: TapRequest }>, reply: FastifyReply) => {
     const terminal = request.terminal!
-    const outcome = await o.ledger.submitTap({ terminal, tap: request.body, bodyHash: tapHash(request.body), atPastMsMax: AT_PAST_MS_MAX_ONLINE })
+    const outcome = await o.service.submitTap(terminal, request.body, tapHash(request.body), AT_PAST_MS_MAX_ONLINE)
     record(request, terminal, outcome, reply.elapsedTime)
     return reply.code(200).type('application/json; charset=utf-8').send(outcome.payload)
   })
@@ -68,16 +68,16 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     const terminal = request.terminal!
     // Submitted together, so the taps join one group commit in upload order.
     const settled = await Promise.allSettled(request.body.taps.map(tap =>
-      o.ledger.submitTap({ terminal, tap, bodyHash: tapHash(tap), atPastMsMax: o.batchAtPastMsMax })))
+      o.service.submitTap(terminal, tap, tapHash(tap), o.batchAtPastMsMax)))
     const parts = settled.map(result => {
       if (result.status === 'fulfilled') {
         o.metrics.decisions.inc({ scenario: result.value.scenario, decision: result.value.decision, reason: result.value.reason ?? '' })
         return `{"status":200,"tap":${result.value.payload}}`
       }
-      const apiError = toApiError(result.reason as Error)
-      if (apiError === undefined) request.log.error({ err: result.reason }, 'unexpected error in batch tap')
-      const status = apiError?.statusCode ?? 500
-      return JSON.stringify({ status, ...errorBody(apiError?.code ?? 'INTERNAL', apiError?.message ?? 'internal error') })
+      const failure = toApiFailure(result.reason as Error)
+      if (failure === undefined) request.log.error({ err: result.reason }, 'unexpected error in batch tap')
+      const status = failure?.statusCode ?? 500
+      return JSON.stringify({ status, ...errorBody(failure?.code ?? 'INTERNAL', failure?.message ?? 'internal error') })
     })
     request.log.info({ terminal: terminal.terminalId, taps: parts.length, latencyMs: reply.elapsedTime }, 'tap batch')
     return reply.code(200).type('application/json; charset=utf-8').send(`{"results":[${parts.join(',')}]}`)
@@ -96,7 +96,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
       response: { 200: { $ref: 'reversal-response.json#' } }
     }
   }, async (request: FastifyRequest<{ Params: { tapId: string } }>) => {
-    const result = o.ledger.reverseTap(request.terminal!.terminalId, request.params.tapId)
+    const result = await o.service.reverseTap(request.terminal!.terminalId, request.params.tapId)
     request.log.info({ terminal: request.terminal!.terminalId, tapId: request.params.tapId, amount: result.amount }, 'tap reversed')
     return result
   })

@@ -2,7 +2,7 @@
 // over METHOD, PATH as sent, timestamp and the SHA-256 of the raw body), compared in constant time.
 // Unknown terminal, bad signature or stale timestamp → 401; a disabled terminal → 403; over rate → 429.
 import type { FastifyRequest } from 'fastify'
-import { ApiError, ErrorCode, forbidden, unauthenticated } from '../errors.js'
+import { DomainError, ErrorCode, forbidden, unauthenticated } from '../errors.js'
 import type { TerminalRecord } from '../ledger/store.js'
 import { bodySha256Hex, signatureDigest, signatureMatches, SIGNATURE_WINDOW_MS } from './signature.js'
 import type { RateLimiter } from './rate-limit.js'
@@ -37,7 +37,7 @@ export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOp
   const expected = signatureDigest(terminal.secret, request.method, request.url, timestamp, bodyHash)
   if (!signatureMatches(expected, signature)) throw unauthenticated('bad signature')
   if (terminal.status !== 'active') throw forbidden('terminal is disabled')
-  if (!o.rateLimiter.take(terminal.terminalId, nowMs)) throw new ApiError(ErrorCode.RATE_LIMITED, 'terminal is over its request rate')
+  if (!o.rateLimiter.take(terminal.terminalId, nowMs)) throw new DomainError(ErrorCode.RATE_LIMITED, 'terminal is over its request rate')
   return terminal
 }
 

@@ -1,9 +1,17 @@
 // `ledger check`: the invariants ops can verify on any ledger file, live or after a crash.
 //   1. every transfer's postings sum to zero (and it has at least two legs);
-//   2. every account's cached balance equals the sum of its postings;
+//   2. every account's cached balance equals the sum of its legs: postings rows, plus the legs
+//      carried by v2 tap journal rows (bank_fen and medical_fen off the card's accounts, their sum
+//      onto operator_account_id);
 //   3. no card account is below zero;
 //   4. all balances together sum to zero (money is neither created nor lost);
-//   5. every approved tap that moved money has its transfer, charging exactly its amount.
+//   5. every approved tap that moved money charged exactly its amount (journal legs, or its
+//      v1 transfer);
+//   6. every account has one owner: each card account belongs to exactly one card, under that
+//      card's own code (card:<cardNo>:bank|medical), and no card points at another kind of account;
+//   7. each tap's credit leg goes to an operator account: the one of the terminal's operator in the
+//      terminal's city.
+import { CHECK_PROBLEMS_MAX } from '../constants.js'
 import type { Db } from './schema.js'
 
 export interface LedgerCheckReport {
@@ -12,32 +20,79 @@ export interface LedgerCheckReport {
   counts: { accounts: number, transfers: number, postings: number, taps: number }
 }
 
-const PROBLEMS_MAX = 50
+const LEGS = `
+  SELECT account_id, amount FROM postings
+  UNION ALL SELECT c.bank_account_id, -t.bank_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.bank_fen > 0
+  UNION ALL SELECT c.medical_account_id, -t.medical_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.medical_fen > 0
+  UNION ALL SELECT t.operator_account_id, t.bank_fen + t.medical_fen FROM taps t WHERE t.operator_account_id IS NOT NULL`
 
 export function checkLedger (db: Db): LedgerCheckReport {
   const problems: string[] = []
   const add = (rows: unknown[], describe: (row: any) => string): void => {
-    for (const row of rows.slice(0, PROBLEMS_MAX - problems.length)) problems.push(describe(row))
+    for (const row of rows.slice(0, Math.max(0, CHECK_PROBLEMS_MAX - problems.length))) problems.push(describe(row))
   }
-  add(db.prepare(`SELECT t.id, COALESCE(SUM(p.amount), 0) AS sum, COUNT(p.account_id) AS legs FROM transfers t
-    LEFT JOIN postings p ON p.transfer_id = t.id GROUP BY t.id HAVING sum <> 0 OR legs < 2`).all(),
+  const all = (sql: string): unknown[] => db.prepare(sql).all()
+
+  add(all(`SELECT t.id, COALESCE(SUM(p.amount), 0) AS sum, COUNT(p.account_id) AS legs FROM transfers t
+    LEFT JOIN postings p ON p.transfer_id = t.id GROUP BY t.id HAVING sum <> 0 OR legs < 2`),
   r => `transfer ${r.id}: legs sum to ${r.sum} over ${r.legs} legs`)
-  add(db.prepare(`SELECT a.id, a.code, a.balance, COALESCE(SUM(p.amount), 0) AS posted FROM accounts a
-    LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id HAVING a.balance <> posted`).all(),
-  r => `account ${r.code}: balance ${r.balance} but postings sum to ${r.posted}`)
-  add(db.prepare("SELECT code, balance FROM accounts WHERE kind = 'card' AND balance < 0").all(),
+  add(all(`WITH legs (account_id, amount) AS (${LEGS}),
+      posted AS (SELECT account_id, SUM(amount) AS amount FROM legs GROUP BY account_id)
+    SELECT a.code, a.balance, COALESCE(p.amount, 0) AS posted FROM accounts a LEFT JOIN posted p ON p.account_id = a.id
+    WHERE a.balance <> COALESCE(p.amount, 0)`),
+  r => `account ${r.code}: balance ${r.balance} but its legs sum to ${r.posted}`)
+  add(all("SELECT code, balance FROM accounts WHERE kind = 'card' AND balance < 0"),
     r => `account ${r.code}: negative balance ${r.balance}`)
   const total = db.prepare('SELECT COALESCE(SUM(balance), 0) FROM accounts').pluck().get() as number
   if (total !== 0) problems.push(`all balances sum to ${total}, not 0`)
-  add(db.prepare(`SELECT t.terminal_id, t.tap_id, t.amount, t.transfer_id,
+
+  add(all(`SELECT terminal_id, tap_id, amount, bank_fen + medical_fen AS charged FROM taps
+    WHERE operator_account_id IS NOT NULL AND (decision <> 'approved' OR bank_fen + medical_fen <> amount)`),
+  r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but its journal legs charged ${r.charged}`)
+  add(all(`SELECT t.terminal_id, t.tap_id, t.amount, t.transfer_id,
       (SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN accounts a ON a.id = p.account_id
         WHERE p.transfer_id = t.transfer_id AND a.kind = 'card') AS charged
-    FROM taps t WHERE t.decision = 'approved' AND t.amount > 0 AND (t.transfer_id IS NULL OR charged <> -t.amount)`).all(),
+    FROM taps t WHERE t.decision = 'approved' AND t.amount > 0 AND t.operator_account_id IS NULL
+      AND (t.transfer_id IS NULL OR charged <> -t.amount)`),
   r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but transfer ${r.transfer_id} charged ${-r.charged}`)
+
+  // 6. One owner per account.
+  add(all(`SELECT a.code, COUNT(*) AS owners FROM accounts a
+      JOIN (SELECT bank_account_id AS id FROM cards UNION ALL SELECT medical_account_id FROM cards) o ON o.id = a.id
+    GROUP BY a.id HAVING COUNT(*) <> 1`),
+  r => `account ${r.code} belongs to ${r.owners} card accounts`)
+  add(all(`SELECT c.card_no, 'bank' AS kind, a.code, a.kind AS class FROM cards c JOIN accounts a ON a.id = c.bank_account_id
+      WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':bank'
+    UNION ALL SELECT c.card_no, 'medical', a.code, a.kind FROM cards c JOIN accounts a ON a.id = c.medical_account_id
+      WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':medical'`),
+  r => `card ${mask(r.card_no)}: its ${r.kind} account is ${r.class} account ${maskCode(r.code)}, not its own`)
+  add(all(`SELECT a.code FROM accounts a WHERE a.kind = 'card'
+      AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.bank_account_id = a.id OR c.medical_account_id = a.id)`),
+  r => `card account ${maskCode(r.code)} belongs to no card`)
+
+  // 7. A tap's credit leg goes to its terminal operator's account in the terminal's city.
+  add(all(`SELECT t.terminal_id, t.tap_id, a.code, a.kind FROM taps t
+      JOIN accounts a ON a.id = t.operator_account_id JOIN terminals term ON term.terminal_id = t.terminal_id
+    WHERE a.kind <> 'operator' OR a.code <> 'operator:' || term.operator || ':' || t.city`),
+  r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not its operator's`)
+  add(all(`SELECT t.terminal_id, t.tap_id, a.code, a.kind FROM taps t
+      JOIN postings p ON p.transfer_id = t.transfer_id AND p.amount > 0 JOIN accounts a ON a.id = p.account_id
+    WHERE t.transfer_id IS NOT NULL AND a.kind <> 'operator'`),
+  r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not an operator's`)
+
   const count = (table: string): number => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number
   return {
     ok: problems.length === 0,
     problems,
     counts: { accounts: count('accounts'), transfers: count('transfers'), postings: count('postings'), taps: count('taps') }
   }
+}
+
+// Reports go to ops and logs: card numbers masked.
+function mask (cardNo: string): string {
+  return `${cardNo.slice(0, 2)}*****${cardNo.slice(-2)}`
+}
+
+function maskCode (code: string): string {
+  return code.replace(/^card:([^:]+):/, (_m, cardNo: string) => `card:${mask(cardNo)}:`)
 }

@@ -6,10 +6,15 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { SQLITE_CACHE_KIB } from '../constants.js'
 
 export type Db = Database.Database
 
-export const SCHEMA_VERSION = 1
+// v2 (ledger engine issue): a tap's transfer lives on its own journal row (bank_fen, medical_fen
+// from the card's accounts to operator_account_id) instead of a transfers row and two postings rows;
+// dated rule state carries an expiry. Measured with better-sqlite3 alone (bench/PERFORMANCE.md):
+// 26–29 µs a tap with transfer + postings rows, 15–17 µs with the journal row.
+export const SCHEMA_VERSION = 2
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -81,9 +86,13 @@ CREATE TABLE IF NOT EXISTS taps (
   account TEXT,
   at TEXT NOT NULL,
   recorded_at TEXT NOT NULL,
+  -- v1 taps: the transfer's legs are postings rows. v2 taps: the legs are these three columns.
   transfer_id INTEGER REFERENCES transfers(id),
   reversal_transfer_id INTEGER REFERENCES transfers(id),
-  response TEXT NOT NULL
+  response TEXT NOT NULL,
+  bank_fen INTEGER NOT NULL DEFAULT 0 CHECK (bank_fen >= 0),
+  medical_fen INTEGER NOT NULL DEFAULT 0 CHECK (medical_fen >= 0),
+  operator_account_id INTEGER REFERENCES accounts(id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
 CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id);
@@ -101,6 +110,7 @@ CREATE TABLE IF NOT EXISTS card_state (
   card_no TEXT NOT NULL,
   key TEXT NOT NULL,
   value TEXT NOT NULL,
+  expires_at_ms INTEGER,
   PRIMARY KEY (card_no, key)
 ) WITHOUT ROWID;
 
@@ -111,6 +121,29 @@ CREATE TABLE IF NOT EXISTS qr_nonces (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS qr_nonces_by_expiry ON qr_nonces (expires_at_ms);
 `
+
+// Indexes that need the v2 columns: created after the migration adds them to a v1 file.
+const DDL_V2_INDEXES = `
+CREATE INDEX IF NOT EXISTS card_state_by_expiry ON card_state (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
+`
+
+/** v1 → v2: add the journal columns and the state expiry. Old taps keep their postings rows. */
+function migrate (db: Db): void {
+  const version = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() ?? SCHEMA_VERSION)
+  if (version > SCHEMA_VERSION) throw new Error(`ledger schema version ${version} is newer than this program (${SCHEMA_VERSION})`)
+  if (version < 2) {
+    db.transaction(() => {
+      const tapColumns = new Set((db.prepare('PRAGMA table_info(taps)').all() as Array<{ name: string }>).map(c => c.name))
+      if (!tapColumns.has('bank_fen')) db.exec('ALTER TABLE taps ADD COLUMN bank_fen INTEGER NOT NULL DEFAULT 0 CHECK (bank_fen >= 0)')
+      if (!tapColumns.has('medical_fen')) db.exec('ALTER TABLE taps ADD COLUMN medical_fen INTEGER NOT NULL DEFAULT 0 CHECK (medical_fen >= 0)')
+      if (!tapColumns.has('operator_account_id')) db.exec('ALTER TABLE taps ADD COLUMN operator_account_id INTEGER REFERENCES accounts(id)')
+      const stateColumns = new Set((db.prepare('PRAGMA table_info(card_state)').all() as Array<{ name: string }>).map(c => c.name))
+      if (!stateColumns.has('expires_at_ms')) db.exec('ALTER TABLE card_state ADD COLUMN expires_at_ms INTEGER')
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))
+    })()
+  }
+  db.exec(DDL_V2_INDEXES)
+}
 
 export interface OpenOptions {
   readonly?: boolean
@@ -128,8 +161,9 @@ export function openLedgerDb (path: string, options: OpenOptions = {}): Db {
     db.pragma('foreign_keys = ON')
     db.exec(DDL)
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION))
+    migrate(db)
   }
-  db.pragma(`cache_size = -${options.cacheKib ?? 65536}`)
+  db.pragma(`cache_size = -${options.cacheKib ?? SQLITE_CACHE_KIB}`)
   db.pragma('temp_store = MEMORY')
   return db
 }

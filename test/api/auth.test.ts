@@ -1,6 +1,6 @@
 import t from 'tap'
 import { signedHeaders } from '../../src/auth/signature.js'
-import { demoSecret } from '../../src/ledger/seed.js'
+import { demoSecret } from '../../src/service/demo-seed.js'
 import { buildTestApp, localAt, physical, tapId } from '../helpers/app.js'
 
 const card = physical('JN0000001', '370100')

@@ -4,7 +4,7 @@ import t from 'tap'
 import { Ajv } from 'ajv'
 import { loadSchemas } from '../../src/app.js'
 import { signedHeaders } from '../../src/auth/signature.js'
-import { demoSecret } from '../../src/ledger/seed.js'
+import { demoSecret } from '../../src/service/demo-seed.js'
 import { buildTestApp, localAt, physical, tapId } from '../helpers/app.js'
 
 const ajv = new Ajv({ strict: false, allErrors: true })

@@ -116,7 +116,7 @@ t.test('pharmacy: a basket split between medical and bank accounts, cancelled by
   t.equal(mismatch.json.error.code, 'BAD_REQUEST')
 
   const { signedHeaders } = await import('../../src/auth/signature.js')
-  const { demoSecret } = await import('../../src/ledger/seed.js')
+  const { demoSecret } = await import('../../src/service/demo-seed.js')
   const reverse = async (terminal: string, id: string) => {
     const url = `/v1/terminal/taps/${id}/reversal`
     return await h.app.inject({ method: 'POST', url, headers: signedHeaders({ terminalId: terminal, secret: demoSecret(terminal), method: 'POST', path: url }) })

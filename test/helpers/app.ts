@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
+import Database from 'better-sqlite3'
 import { buildApp, type App, type AppOptions } from '../../src/app.js'
 import { signedHeaders } from '../../src/auth/signature.js'
-import { demoSecret } from '../../src/ledger/seed.js'
+import { demoSecret } from '../../src/service/demo-seed.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -15,6 +16,8 @@ export interface TestApp extends App {
   logLines: string[]
   admin: (method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) => Promise<{ statusCode: number, json: any, body: string }>
   tap: (terminalId: string, body: unknown, options?: { secret?: string, url?: string, nowMs?: number }) => Promise<{ statusCode: number, json: any, body: string }>
+  /** A read-only connection to the ledger file, closed at teardown: to look at what was recorded. */
+  readLedger: () => Database.Database
 }
 
 export function tempDbPath (t: Test): string {
@@ -43,6 +46,11 @@ export async function buildTestApp (t: Test, options: Partial<AppOptions> = {}):
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       payload: body === undefined ? undefined : JSON.stringify(body)
     })),
+    readLedger: () => {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true })
+      t.teardown(() => db.close())
+      return db
+    },
     tap: async (terminalId, body, o = {}) => {
       const url = o.url ?? '/v1/taps'
       const payload = typeof body === 'string' ? body : JSON.stringify(body)

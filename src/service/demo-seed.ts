@@ -4,7 +4,7 @@
 import type { Fixtures } from '../fixtures.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { TerminalLocation } from '../rules/types.js'
-import type { Ledger, TerminalInput } from './ledger.js'
+import type { Service, TerminalInput } from '../service/service.js'
 
 export function demoSecret (terminalId: string): string {
   return `demo-secret-${terminalId}`
@@ -38,12 +38,11 @@ export function demoTerminals (catalogue: Catalogue): TerminalInput[] {
 }
 
 /** Loads the demo data if the ledger is empty; returns what it loaded. */
-export function seedDemo (ledger: Ledger, fixtures: Fixtures): { terminals: number, cards: number } {
-  if (ledger.store.countCards() > 0 || ledger.store.countTerminals() > 0) return { terminals: 0, cards: 0 }
-  const terminals = demoTerminals(ledger.catalogue)
-  ledger.db.transaction(() => {
-    for (const t of terminals) ledger.registerTerminal(t)
-    for (const card of fixtures.demo.cards) ledger.createCard(card)
-  })()
+export async function seedDemo (service: Service, fixtures: Fixtures): Promise<{ terminals: number, cards: number }> {
+  const counts = await service.counts()
+  if (counts.cards > 0 || counts.terminals > 0) return { terminals: 0, cards: 0 }
+  const terminals = demoTerminals(service.catalogue)
+  for (const t of terminals) await service.registerTerminal(t)
+  for (const card of fixtures.demo.cards) await service.createCard(card)
   return { terminals: terminals.length, cards: fixtures.demo.cards.length }
 }

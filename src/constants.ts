@@ -1,0 +1,74 @@
+// Every limit of the service in one place (TigerBeetle's constants.zig is the model): a number
+// that bounds memory, time or work lives here, with its unit last in the name, and the relations
+// between limits are asserted when the module loads, so a bad edit fails at start, not at 3 a.m.
+
+/** Taps decided and committed in one write transaction (one fsync). */
+export const TAP_BATCH_SIZE_MAX = 256
+/** Taps accepted but not yet answered, per process; beyond it a tap gets 503 OVERLOADED at once. */
+export const TAP_QUEUE_DEPTH_MAX = 4_096
+/** Items in one `POST /v1/taps/batch` upload (api-v1). */
+export const TAP_UPLOAD_ITEMS_MAX = 100
+
+/** Tap bodies and batch upload bodies. */
+export const TAP_BODY_BYTES_MAX = 16 * 1024
+export const BATCH_BODY_BYTES_MAX = 512 * 1024
+
+/** How far `at` may lie before or after the server's clock. */
+export const AT_FUTURE_MS_MAX = 5 * 60_000
+export const AT_PAST_MS_MAX_ONLINE = 7 * 24 * 3_600_000
+export const AT_PAST_MS_MAX_UPLOAD = 30 * 24 * 3_600_000
+
+/** Writer-side caches, filled only from committed state. */
+export const CARD_CACHE_ENTRIES_MAX = 100_000
+export const ACCOUNT_ID_CACHE_ENTRIES_MAX = 100_000
+
+/** Expired QR nonces deleted per committed tap batch: at least the batch's own inserts, so purging
+ *  keeps pace with any insert rate (every batch inserts at most TAP_BATCH_SIZE_MAX nonces). */
+export const NONCE_PURGE_PER_BATCH_MAX = 2 * TAP_BATCH_SIZE_MAX
+/** Expired dated rule state rows deleted per committed batch (same argument as nonces). */
+export const STATE_PURGE_PER_BATCH_MAX = 2 * TAP_BATCH_SIZE_MAX
+/** A state write may keep its row at most this long (a rule asks for less). */
+export const STATE_TTL_MS_MAX = 400 * 24 * 3_600_000
+
+/** Writer thread: requests sent but not answered (taps count as one request per batch message). */
+export const WRITER_REQUESTS_IN_FLIGHT_MAX = TAP_QUEUE_DEPTH_MAX + 64
+/** A writer that died is started again after this pause, doubling up to the maximum. */
+export const WRITER_RESTART_DELAY_MS_MIN = 50
+export const WRITER_RESTART_DELAY_MS_MAX = 2_000
+/** How long close() waits for the writer to finish what it has. */
+export const WRITER_CLOSE_MS_MAX = 5_000
+
+/** Reader thread (ledger check, settlement, tap listings): queued requests beyond it get 503. */
+export const READER_QUEUE_DEPTH_MAX = 32
+
+/** Tap listing of one card, settlement range. */
+export const TAPS_LISTED_MAX = 10_000
+export const SETTLEMENT_DAYS_MAX = 31
+
+/** An electronic card QR minted by the admin API lives at most this long (api-v1: 1..300 s). */
+export const QR_TTL_SECONDS_MAX = 300
+
+/** /healthz commits a probe write; its answer is reused this long (no fsync per request). */
+export const HEALTH_PROBE_REUSE_MS = 1_000
+
+/** Ledger check: problems reported at most. */
+export const CHECK_PROBLEMS_MAX = 50
+
+/** SQLite page cache per connection, KiB: keeps the hot index pages of a 10 M-tap ledger. */
+export const SQLITE_CACHE_KIB = 65_536
+/** WAL checkpoints off the writer (see checkpoint-worker.ts). */
+export const CHECKPOINT_INTERVAL_MS = 5
+
+function assertRelation (ok: boolean, what: string): void {
+  if (!ok) throw new Error(`constants: ${what}`)
+}
+
+assertRelation(TAP_BATCH_SIZE_MAX >= 1 && TAP_QUEUE_DEPTH_MAX >= TAP_BATCH_SIZE_MAX, 'the queue holds at least one batch')
+assertRelation(TAP_QUEUE_DEPTH_MAX >= TAP_UPLOAD_ITEMS_MAX, 'one whole upload fits in the queue')
+assertRelation(NONCE_PURGE_PER_BATCH_MAX >= TAP_BATCH_SIZE_MAX, 'nonce purging keeps pace with inserts')
+assertRelation(STATE_PURGE_PER_BATCH_MAX >= TAP_BATCH_SIZE_MAX, 'state purging keeps pace with writes')
+assertRelation(WRITER_REQUESTS_IN_FLIGHT_MAX > TAP_QUEUE_DEPTH_MAX, 'admin calls still reach a writer full of taps')
+assertRelation(WRITER_RESTART_DELAY_MS_MIN > 0 && WRITER_RESTART_DELAY_MS_MAX >= WRITER_RESTART_DELAY_MS_MIN, 'restart back-off')
+assertRelation(AT_PAST_MS_MAX_UPLOAD >= AT_PAST_MS_MAX_ONLINE, 'uploads may be older than online taps')
+assertRelation(TAP_BODY_BYTES_MAX * TAP_UPLOAD_ITEMS_MAX / 4 <= BATCH_BODY_BYTES_MAX, 'an upload of typical taps fits its body limit')
+assertRelation(CARD_CACHE_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s cards fit in the cache')

@@ -1,0 +1,138 @@
+// The engine seam: everything the service needs from storage, and nothing about HTTP. The SQLite
+// engine (a writer thread owning the only write connection, a reader thread for reports) is one
+// implementation; a PostgreSQL engine is the next. Every call is asynchronous because in both
+// engines the work happens somewhere else (another thread, another machine).
+//
+// Taps are decided where they are recorded: the engine runs the pure rule engine inside the write
+// transaction, against committed state plus the batch's own earlier writes, so "approved" always
+// means "decided on the balance that was really there, and durable".
+import type { TapAnswer } from '../api/tap-answer.js'
+import type { ErrorCode } from '../errors.js'
+import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
+import type { LedgerCheckReport } from './check.js'
+import type { SettlementRow } from './settlement.js'
+
+export type { TapAnswer }
+
+export interface TapRequest {
+  tapId: string
+  at: string
+  card: { type: 'physical', cardNo: string, issuer: string } | { type: 'qr', qr: string }
+  amount?: number
+  context?: Record<string, unknown>
+}
+
+export interface TerminalRecord {
+  terminalId: string
+  city: CityCode
+  scenario: string
+  operator: string
+  location: TerminalLocation
+  secret: string
+  status: 'active' | 'disabled'
+  createdAt: string
+}
+
+/** What the writer needs of the terminal: never its secret. */
+export type TerminalFacts = Omit<TerminalRecord, 'secret'>
+
+/** A QR card resolved by the service before the ledger: the signature check needs no storage. */
+export type QrResolution =
+  | { ok: true, cardNo: string, issuer: string, nonce: string, expiresAtMs: number }
+  | { ok: false, reason: 'QR_INVALID' | 'QR_EXPIRED' | 'ISSUER_NOT_ACCEPTED' }
+
+export interface TapJob {
+  terminal: TerminalFacts
+  tap: TapRequest
+  /** SHA-256 of the parsed tap: the idempotency key's body check. */
+  bodyHash: string
+  /** The server's clock when the tap arrived. */
+  nowMs: number
+  /** A check the service made before the ledger failed (time window, amount, context). It is
+   *  reported only if the tap is not already recorded, so a retry of a recorded tap still replays. */
+  precheck?: { code: ErrorCode, message: string }
+  qr?: QrResolution
+}
+
+export interface TapOutcome {
+  /** The exact JSON answer (replayed byte for byte on a retry). */
+  payload: string
+  replay: boolean
+  decision: 'approved' | 'declined'
+  reason: string | null
+  amount: number
+  scenario: string
+  /** For log correlation without the card number (the service tokenises it). */
+  cardNo: string | null
+}
+
+export interface EngineError { code: ErrorCode, message: string }
+export type TapResult = { ok: true, outcome: TapOutcome } | { ok: false, error: EngineError }
+
+export interface CardInput {
+  cardNo: string
+  issuer: string
+  holder?: { birthDate?: string, categories?: string[] }
+  expiresOn?: string
+  status?: 'active' | 'lost' | 'frozen'
+  accounts?: Partial<Record<AccountKind, number>>
+}
+
+export interface CardView {
+  cardNo: string
+  issuer: string
+  city: string
+  status: string
+  expiresOn: string | null
+  holder: { birthDate: string | null, categories: string[] }
+  balances: Record<AccountKind, number>
+}
+
+export interface StoredTap {
+  terminalId: string
+  tapId: string
+  cardNo: string | null
+  scenario: string
+  city: string
+  decision: 'approved' | 'declined'
+  reason: string | null
+  amount: number
+  account: string | null
+  at: string
+  recordedAt: string
+  reversed: boolean
+}
+
+export interface ReversalResult {
+  tapId: string
+  reversed: true
+  amount: number
+  payments: Array<{ account: string, amount: number }>
+}
+
+export interface BatchStats { size: number, commitMs: number }
+
+export interface EngineHealth { writable: boolean, detail: string }
+
+export interface LedgerEngine {
+  readonly kind: 'sqlite' | 'postgres'
+  /** Decides and durably records the taps, in order; one result per job. A failed commit fails
+   *  every job of the batch with OVERLOADED and leaves nothing behind. */
+  decideTaps (jobs: TapJob[]): Promise<TapResult[]>
+  createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): Promise<CardView>
+  card (cardNo: string): Promise<CardView | undefined>
+  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView>
+  credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): Promise<CardView>
+  reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult>
+  registerTerminal (record: TerminalRecord): Promise<TerminalRecord>
+  setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord>
+  terminals (): Promise<TerminalRecord[]>
+  counts (): Promise<{ cards: number, terminals: number }>
+  /** Reads off the writer. */
+  tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined>
+  check (): Promise<LedgerCheckReport>
+  settlement (fromDate: string, toDate: string): Promise<SettlementRow[]>
+  /** Proves the ledger can be written now (a write that is rolled back). */
+  health (): Promise<EngineHealth>
+  close (): Promise<void>
+}

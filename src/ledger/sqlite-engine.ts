@@ -1,0 +1,222 @@
+// The embedded SQLite engine: the event loop's side of it. A writer thread owns the only write
+// connection (sqlite-writer.ts), a reader thread runs the reports (sqlite-reader.ts), a third
+// thread moves WAL checkpoints (checkpoint-worker.ts), and a lock file keeps a second process off
+// the same ledger. A writer that dies fails what it had with 503 (never a wrong answer: an
+// uncommitted transaction is rolled back by SQLite, a committed one replays on retry) and is
+// started again with a doubling pause.
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  READER_QUEUE_DEPTH_MAX, WRITER_CLOSE_MS_MAX, WRITER_REQUESTS_IN_FLIGHT_MAX, WRITER_RESTART_DELAY_MS_MAX, WRITER_RESTART_DELAY_MS_MIN
+} from '../constants.js'
+import type { AccountKind, CityCode } from '../rules/types.js'
+import { BackgroundCheckpointer } from './checkpoint-worker.js'
+import type {
+  BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapJob, TapResult, TerminalRecord
+} from './engine.js'
+import type { FaultPlan } from './fault-injection.js'
+import type { LedgerCheckReport } from './check.js'
+import { lockLedger, type LedgerLock } from './ledger-lock.js'
+import { openLedgerDb } from './schema.js'
+import type { SettlementRow } from './settlement.js'
+import { WorkerClient, WorkerGoneError } from './worker-client.js'
+import { siblingModule, type ReaderData, type WriterData } from './writer-protocol.js'
+
+export interface SqliteEngineOptions {
+  dbPath: string
+  fixturesDir: string
+  schemasDir: string
+  issuerCities: Record<string, string>
+  /** Tests only: lets injectFault() plan storage faults in the writer. */
+  faultInjection?: boolean
+  onBatch?: (stats: BatchStats) => void
+}
+
+export class SqliteEngine implements LedgerEngine {
+  readonly kind = 'sqlite' as const
+  private readonly o: SqliteEngineOptions
+  private readonly lock: LedgerLock
+  private writer: WorkerClient | undefined
+  private reader: WorkerClient | undefined
+  private readonly checkpointer: BackgroundCheckpointer | undefined
+  private restartDelayMs = WRITER_RESTART_DELAY_MS_MIN
+  private restarting: Promise<void> | undefined
+  private closed = false
+  /** Times the writer died and was started again. */
+  writerRestarts = 0
+
+  private constructor (o: SqliteEngineOptions, lock: LedgerLock) {
+    this.o = o
+    this.lock = lock
+    this.checkpointer = o.dbPath === ':memory:' ? undefined : new BackgroundCheckpointer(o.dbPath)
+  }
+
+  static async open (o: SqliteEngineOptions): Promise<SqliteEngine> {
+    if (o.dbPath === ':memory:') throw new Error('the SQLite engine needs a file: its writer and reader threads share it')
+    const lock = lockLedger(o.dbPath)
+    try {
+      // Create and migrate the file here, once, before any thread opens it.
+      openLedgerDb(o.dbPath).close()
+      const engine = new SqliteEngine(o, lock)
+      await engine.startWriter()
+      return engine
+    } catch (error) {
+      lock.release()
+      throw error
+    }
+  }
+
+  // Taps
+
+  async decideTaps (jobs: TapJob[]): Promise<TapResult[]> {
+    const { value, batch } = await this.write<TapResult[]>('taps', [jobs])
+    if (batch !== undefined) {
+      this.o.onBatch?.(batch)
+      this.checkpointer?.start()
+    }
+    return value
+  }
+
+  // Cards, credits, reversals, terminals: the writer, one transaction each
+
+  async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): Promise<CardView> {
+    return (await this.write<CardView>('createCard', [input, nowMs])).value
+  }
+
+  async card (cardNo: string): Promise<CardView | undefined> {
+    return (await this.write<CardView | null>('card', [cardNo])).value ?? undefined
+  }
+
+  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView> {
+    return (await this.write<CardView>('setCardStatus', [cardNo, status])).value
+  }
+
+  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): Promise<CardView> {
+    return (await this.write<CardView>('credit', [cardNo, account, amount, reference, nowMs])).value
+  }
+
+  async reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult> {
+    return (await this.write<ReversalResult>('reverseTap', [terminalId, tapId, nowMs])).value
+  }
+
+  async registerTerminal (record: TerminalRecord): Promise<TerminalRecord> {
+    return (await this.write<TerminalRecord>('registerTerminal', [record])).value
+  }
+
+  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord> {
+    return (await this.write<TerminalRecord>('setTerminalStatus', [terminalId, status])).value
+  }
+
+  async terminals (): Promise<TerminalRecord[]> {
+    return (await this.write<TerminalRecord[]>('terminals', [])).value
+  }
+
+  async counts (): Promise<{ cards: number, terminals: number }> {
+    return (await this.write<{ cards: number, terminals: number }>('counts', [])).value
+  }
+
+  async health (): Promise<EngineHealth> {
+    try {
+      return (await this.write<EngineHealth>('health', [Date.now()])).value
+    } catch (error) {
+      return { writable: false, detail: (error as Error).message }
+    }
+  }
+
+  // Reports: the reader thread
+
+  async tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined> {
+    return (await this.read<StoredTap[] | null>('tapsForCard', [cardNo, limit])) ?? undefined
+  }
+
+  async check (): Promise<LedgerCheckReport> {
+    return await this.read<LedgerCheckReport>('check', [])
+  }
+
+  async settlement (fromDate: string, toDate: string): Promise<SettlementRow[]> {
+    return await this.read<SettlementRow[]>('settlement', [fromDate, toDate])
+  }
+
+  // Faults (tests)
+
+  async injectFault (plan: FaultPlan): Promise<void> {
+    await this.write('faults', [plan])
+  }
+
+  /** Kills the writer thread as a crash would; it is started again by itself. */
+  async killWriter (): Promise<void> {
+    await this.writer?.terminate()
+  }
+
+  /** Resolves when a writer is up again (after a kill or crash). */
+  async writerUp (): Promise<void> {
+    while (this.writer?.isAlive !== true) {
+      if (this.closed) throw new WorkerGoneError('the ledger writer')
+      await (this.restarting ?? sleep(10))
+    }
+  }
+
+  get checkpointWorker (): BackgroundCheckpointer | undefined { return this.checkpointer }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.checkpointer?.stop()
+    await this.stopWorker(this.reader)
+    await this.stopWorker(this.writer)
+    this.lock.release()
+  }
+
+  // Threads
+
+  private async write<T> (op: string, args: unknown[]): Promise<{ value: T, batch?: BatchStats }> {
+    const writer = this.writer
+    if (writer === undefined || !writer.isAlive || this.closed) throw new WorkerGoneError('the ledger writer')
+    return await writer.request<T>(op, args)
+  }
+
+  private async read<T> (op: string, args: unknown[]): Promise<T> {
+    if (this.closed) throw new WorkerGoneError('the ledger reader')
+    if (this.reader === undefined || !this.reader.isAlive) {
+      const data: ReaderData = { dbPath: this.o.dbPath, issuerCities: this.o.issuerCities }
+      const reader = new WorkerClient('the ledger reader', siblingModule('sqlite-reader'), data, READER_QUEUE_DEPTH_MAX)
+      reader.unref()
+      this.reader = reader
+      await reader.ready
+    }
+    return (await this.reader.request<T>(op, args)).value
+  }
+
+  private async startWriter (): Promise<void> {
+    const data: WriterData = { dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true }
+    const writer = new WorkerClient('the ledger writer', siblingModule('sqlite-writer'), data, WRITER_REQUESTS_IN_FLIGHT_MAX)
+    void writer.exited.then(() => { if (!this.closed && this.writer === writer) this.scheduleRestart() })
+    await Promise.race([writer.ready, writer.exited.then(code => { throw new Error(`the ledger writer exited (${code}) while starting`) })])
+    this.writer = writer
+    this.restartDelayMs = WRITER_RESTART_DELAY_MS_MIN
+  }
+
+  private scheduleRestart (): void {
+    if (this.restarting !== undefined) return
+    this.restarting = (async () => {
+      while (!this.closed) {
+        await sleep(this.restartDelayMs)
+        this.writerRestarts++
+        try {
+          await this.startWriter()
+          break
+        } catch {
+          this.restartDelayMs = Math.min(this.restartDelayMs * 2, WRITER_RESTART_DELAY_MS_MAX)
+        }
+      }
+    })().finally(() => { this.restarting = undefined })
+  }
+
+  private async stopWorker (client: WorkerClient | undefined): Promise<void> {
+    if (client === undefined || !client.isAlive) return
+    const stopped = client.request('close', []).catch(() => undefined)
+    const timer = setTimeout(() => { void client.terminate() }, WRITER_CLOSE_MS_MAX)
+    await stopped
+    await client.exited
+    clearTimeout(timer)
+  }
+}

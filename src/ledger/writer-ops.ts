@@ -1,0 +1,153 @@
+// The writer's non-tap operations: cards, credits, reversals, terminals. Each runs in its own
+// transaction (the writer wraps it in a savepoint-free BEGIN…COMMIT and rolls back on any throw),
+// so a refused operation leaves nothing behind: not in the file, not in the writer's caches.
+import { conflict, forbidden, notFound } from '../errors.js'
+import type { Catalogue } from '../rules/catalogue.js'
+import type { AccountKind, CityCode } from '../rules/types.js'
+import type { CardInput, CardView, ReversalResult, TapAnswer, TerminalRecord } from './engine.js'
+import { accountCode, LedgerInvariantError } from './postings.js'
+import type { CardWithAccounts, LedgerStore, MoneyLeg } from './store.js'
+
+export class WriterOps {
+  private readonly store: LedgerStore
+  private readonly catalogue: Catalogue
+
+  constructor (store: LedgerStore, catalogue: Catalogue) {
+    this.store = store
+    this.catalogue = catalogue
+  }
+
+  createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): CardView {
+    const { store } = this
+    const nowIso = new Date(nowMs).toISOString()
+    if (store.cardExists(input.cardNo)) throw conflict(`card ${maskCardNo(input.cardNo)} already exists`)
+    store.insertCard({
+      cardNo: input.cardNo,
+      issuer: input.issuer,
+      issuerCity: input.issuerCity,
+      status: input.status ?? 'active',
+      expiresOn: input.expiresOn ?? null,
+      birthDate: input.holder?.birthDate ?? null,
+      categories: input.holder?.categories ?? []
+    }, nowIso)
+    store.rememberNewCard(input.cardNo)
+    for (const [account, amount] of Object.entries(input.accounts ?? {})) {
+      if (amount === undefined || amount <= 0) continue
+      const reference = `opening:${input.cardNo}:${account}`
+      // A reference already taken (by a credit to another card) refuses the card: 409, not a 500.
+      if (store.credit(reference) !== undefined) throw conflict(`credit reference ${reference} is already used`)
+      this.postCredit(input.cardNo, account as AccountKind, amount, reference, nowIso)
+    }
+    return this.cardView(input.cardNo)
+  }
+
+  cardView (cardNo: string): CardView {
+    const card = this.store.card(cardNo)
+    if (card === undefined) throw notFound('card not found')
+    return viewOf(card, this.catalogue.cityByIssuer.get(card.issuer) ?? '')
+  }
+
+  findCard (cardNo: string): CardView | undefined {
+    const card = this.store.card(cardNo)
+    return card === undefined ? undefined : viewOf(card, this.catalogue.cityByIssuer.get(card.issuer) ?? '')
+  }
+
+  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): CardView {
+    if (!this.store.setCardStatus(cardNo, status)) throw notFound('card not found')
+    return this.cardView(cardNo)
+  }
+
+  /** Adds funds; idempotent on `reference` (same reference, same credit → no second posting). */
+  credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): CardView {
+    if (!this.store.cardExists(cardNo)) throw notFound('card not found')
+    const previous = this.store.credit(reference)
+    if (previous !== undefined) {
+      if (previous.card_no !== cardNo || previous.account !== account || previous.amount !== amount) {
+        throw conflict(`credit reference ${reference} was already used for another credit`)
+      }
+      return this.cardView(cardNo)
+    }
+    this.postCredit(cardNo, account, amount, reference, new Date(nowMs).toISOString())
+    return this.cardView(cardNo)
+  }
+
+  /** Cancels an approved, reversible tap with one balanced reverse transfer. Idempotent. */
+  reverseTap (terminalId: string, tapId: string, nowMs: number): ReversalResult {
+    const { store } = this
+    const tap = store.tap(terminalId, tapId)
+    if (tap === undefined) throw notFound('no such tap from this terminal')
+    const scenario = this.catalogue.scenarios.get(tap.scenario)
+    if (scenario?.module.reversible !== true) throw forbidden(`taps of scenario ${tap.scenario} cannot be reversed`)
+    if (tap.decision !== 'approved') throw conflict('a declined tap has nothing to reverse')
+    const answer = JSON.parse(tap.response) as TapAnswer
+    const payments = answer.payments ?? (answer.account === undefined ? [] : [{ account: answer.account, amount: answer.amount }])
+    const result: ReversalResult = { tapId, reversed: true, amount: tap.amount, payments }
+    if (tap.reversalTransferId !== null || tap.amount === 0) return result
+    const legs = this.reverseLegs(tap)
+    const transferId = store.postTransfer('reversal', `${terminalId}/${tapId}`, legs, new Date(nowMs).toISOString())
+    store.markReversed(tap.id, transferId)
+    return result
+  }
+
+  registerTerminal (record: TerminalRecord): TerminalRecord {
+    if (this.store.terminal(record.terminalId) !== undefined) throw conflict(`terminal ${record.terminalId} already exists`)
+    this.store.insertTerminal(record)
+    return record
+  }
+
+  setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): TerminalRecord {
+    const record = this.store.terminal(terminalId)
+    if (record === undefined) throw notFound('terminal not found')
+    this.store.setTerminalStatus(terminalId, status)
+    return { ...record, status }
+  }
+
+  /** The opposite legs of a tap's transfer: journal columns (v2) or postings rows (v1 taps). */
+  private reverseLegs (tap: NonNullable<ReturnType<LedgerStore['tap']>>): MoneyLeg[] {
+    const card = tap.cardNo === null ? undefined : this.store.card(tap.cardNo)
+    if (card === undefined) throw new LedgerInvariantError('an approved tap without its card')
+    if (tap.operatorAccountId !== null) {
+      const legs: MoneyLeg[] = []
+      if (tap.bankFen > 0) legs.push({ accountId: card.accountIds.bank, amount: tap.bankFen, card: { cardNo: card.cardNo, account: 'bank' } })
+      if (tap.medicalFen > 0) legs.push({ accountId: card.accountIds.medical, amount: tap.medicalFen, card: { cardNo: card.cardNo, account: 'medical' } })
+      legs.push({ accountId: tap.operatorAccountId, amount: -(tap.bankFen + tap.medicalFen) })
+      return legs
+    }
+    if (tap.transferId === null) throw new LedgerInvariantError('an approved paid tap without its transfer')
+    return this.store.postingsOfTransfer(tap.transferId).map(p => ({ accountId: p.accountId, amount: -p.amount, card: cardLegOf(card, p.accountId) }))
+  }
+
+  private postCredit (cardNo: string, account: AccountKind, amount: number, reference: string, nowIso: string): void {
+    const card = this.store.card(cardNo)
+    if (card === undefined) throw notFound('card not found')
+    const clearing = this.store.postings.accountId(accountCode.clearing(this.catalogue.cityByIssuer.get(card.issuer) ?? card.issuer), 'clearing')
+    const transferId = this.store.postTransfer('credit', reference, [
+      { accountId: clearing, amount: -amount },
+      { accountId: card.accountIds[account], amount, card: { cardNo, account } }
+    ], nowIso)
+    this.store.insertCredit(reference, cardNo, account, amount, transferId)
+  }
+}
+
+function cardLegOf (card: CardWithAccounts, accountId: number): { cardNo: string, account: AccountKind } | undefined {
+  if (accountId === card.accountIds.bank) return { cardNo: card.cardNo, account: 'bank' }
+  if (accountId === card.accountIds.medical) return { cardNo: card.cardNo, account: 'medical' }
+  return undefined
+}
+
+function viewOf (card: CardWithAccounts, city: string): CardView {
+  return {
+    cardNo: card.cardNo,
+    issuer: card.issuer,
+    city,
+    status: card.status,
+    expiresOn: card.expiresOn,
+    holder: { birthDate: card.birthDate, categories: card.categories },
+    balances: { ...card.balances }
+  }
+}
+
+/** For error messages and logs: never the card number in clear. */
+export function maskCardNo (cardNo: string): string {
+  return `${cardNo.slice(0, 2)}*****${cardNo.slice(-2)}`
+}

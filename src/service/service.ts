@@ -1,0 +1,198 @@
+// The application layer: what the API asks for, in domain terms. It validates what needs no
+// storage, hands taps to the engine through the tap queue, keeps the terminal registry, and knows
+// nothing of HTTP (it throws DomainError; src/api/ maps codes to statuses).
+import { randomBytes } from 'node:crypto'
+import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
+import { HEALTH_PROBE_REUSE_MS, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX } from '../constants.js'
+import { badRequest, conflict, forbidden, notFound } from '../errors.js'
+import type { Catalogue } from '../rules/catalogue.js'
+import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
+import type { CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapOutcome, TapRequest, TerminalRecord } from '../ledger/engine.js'
+import type { LedgerCheckReport } from '../ledger/check.js'
+import type { SettlementRow } from '../ledger/settlement.js'
+import { prepareTapJob } from './tap-checks.js'
+import { TapQueue } from './tap-queue.js'
+import { TerminalRegistry } from './terminal-registry.js'
+
+export interface TerminalInput {
+  terminalId: string
+  city: CityCode
+  scenario: string
+  operator: string
+  location?: TerminalLocation
+  /** Only the demo seed sets a known secret; registrations get a random one. */
+  secret?: string
+}
+
+export interface ServiceOptions {
+  engine: LedgerEngine
+  catalogue: Catalogue
+  qrKeys: QrKeyRing
+  nowMs?: () => number
+  batchSizeMax?: number
+  queueDepthMax?: number
+}
+
+export class Service {
+  readonly engine: LedgerEngine
+  readonly catalogue: Catalogue
+  private readonly qrKeys: QrKeyRing
+  private readonly nowMs: () => number
+  private readonly queue: TapQueue
+  private readonly registry: TerminalRegistry
+  private lastHealth: { atMs: number, health: EngineHealth } | undefined
+  private healthProbe: Promise<EngineHealth> | undefined
+
+  private constructor (o: ServiceOptions, terminals: TerminalRecord[]) {
+    this.engine = o.engine
+    this.catalogue = o.catalogue
+    this.qrKeys = o.qrKeys
+    this.nowMs = o.nowMs ?? Date.now
+    this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX })
+    this.registry = new TerminalRegistry(terminals)
+  }
+
+  static async create (o: ServiceOptions): Promise<Service> {
+    return new Service(o, await o.engine.terminals())
+  }
+
+  // Taps
+
+  submitTap (terminal: TerminalRecord, tap: TapRequest, bodyHash: string, atPastMsMax: number): Promise<TapOutcome> {
+    const { secret: _secret, ...facts } = terminal
+    const job = prepareTapJob({ catalogue: this.catalogue, qrKeys: this.qrKeys }, facts, tap, bodyHash, this.nowMs(), atPastMsMax)
+    return this.queue.submit(job)
+  }
+
+  get queueDepth (): number { return this.queue.depth }
+
+  async reverseTap (terminalId: string, tapId: string): Promise<ReversalResult> {
+    return await this.engine.reverseTap(terminalId, tapId, this.nowMs())
+  }
+
+  async tapsForCard (cardNo: string): Promise<StoredTap[]> {
+    const taps = await this.engine.tapsForCard(cardNo, TAPS_LISTED_MAX)
+    if (taps === undefined) throw notFound('card not found')
+    return taps
+  }
+
+  // Terminals
+
+  terminal (terminalId: string): TerminalRecord | undefined {
+    return this.registry.get(terminalId)
+  }
+
+  async registerTerminal (input: TerminalInput): Promise<TerminalRecord> {
+    if (this.registry.has(input.terminalId)) throw conflict(`terminal ${input.terminalId} already exists`)
+    const record: TerminalRecord = {
+      terminalId: input.terminalId,
+      city: input.city,
+      scenario: input.scenario,
+      operator: input.operator,
+      location: this.checkLocation(input),
+      secret: input.secret ?? randomBytes(32).toString('base64url'),
+      status: 'active',
+      createdAt: new Date(this.nowMs()).toISOString()
+    }
+    this.registry.committed(await this.engine.registerTerminal(record))
+    return record
+  }
+
+  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord> {
+    if (!this.registry.has(terminalId)) throw notFound('terminal not found')
+    const updated = await this.engine.setTerminalStatus(terminalId, status)
+    this.registry.committed(updated)
+    return updated
+  }
+
+  private checkLocation (input: TerminalInput): TerminalLocation {
+    const scenario = this.catalogue.scenarios.get(input.scenario)
+    if (scenario === undefined) throw badRequest(`unknown scenario ${input.scenario}`)
+    const city = this.catalogue.cities.get(input.city)
+    if (city === undefined) throw badRequest(`unknown city ${input.city}`)
+    const location = input.location ?? {}
+    if (location.station !== undefined && !city.stationIds.has(location.station)) throw badRequest(`unknown station ${location.station} in ${input.city}`)
+    if (location.line !== undefined && scenario.location === 'station' && !city.lineIds.has(location.line)) throw badRequest(`unknown metro line ${location.line} in ${input.city}`)
+    if (location.venue !== undefined) {
+      const venue = city.venues.get(location.venue)
+      if (venue === undefined) throw badRequest(`unknown venue ${location.venue} in ${input.city}`)
+      if (scenario.location === 'venue' && venue.scenario !== input.scenario) throw badRequest(`venue ${location.venue} is a ${venue.scenario} venue, not ${input.scenario}`)
+    }
+    if (scenario.location === 'station' && location.station === undefined) throw badRequest(`a ${input.scenario} terminal needs location.station`)
+    if (scenario.location === 'venue' && location.venue === undefined) throw badRequest(`a ${input.scenario} terminal needs location.venue`)
+    return location
+  }
+
+  // Cards
+
+  async createCard (input: CardInput): Promise<CardView> {
+    const issuerCity = this.catalogue.cityByIssuer.get(input.issuer)
+    if (issuerCity === undefined) throw badRequest(`issuer ${input.issuer} is not one of the programme's issuers`)
+    for (const date of [input.holder?.birthDate, input.expiresOn]) {
+      if (date !== undefined && !isCalendarDate(date)) throw badRequest(`${date} is not a calendar date`)
+    }
+    return await this.engine.createCard({ ...input, issuerCity }, this.nowMs())
+  }
+
+  async cardView (cardNo: string): Promise<CardView> {
+    const card = await this.engine.card(cardNo)
+    if (card === undefined) throw notFound('card not found')
+    return card
+  }
+
+  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView> {
+    return await this.engine.setCardStatus(cardNo, status)
+  }
+
+  /** Adds funds; idempotent on `reference` (same reference, same credit → no second posting). */
+  async credit (cardNo: string, account: AccountKind, amount: number, reference: string): Promise<CardView> {
+    return await this.engine.credit(cardNo, account, amount, reference, this.nowMs())
+  }
+
+  async mintQr (cardNo: string, ttlSeconds: number): Promise<{ qr: string, expiresAt: string }> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > QR_TTL_SECONDS_MAX) throw badRequest(`ttlSeconds must be 1..${QR_TTL_SECONDS_MAX}`)
+    const card = await this.cardView(cardNo)
+    if (!this.qrKeys.privateKeys.has(card.issuer)) throw forbidden(`no QR signing key is configured for issuer ${card.issuer}`)
+    const expiresAtMs = Math.floor((this.nowMs() + ttlSeconds * 1000) / 1000) * 1000
+    return { qr: mintQr(this.qrKeys, card.cardNo, card.issuer, expiresAtMs), expiresAt: new Date(expiresAtMs).toISOString() }
+  }
+
+  // Reports and health
+
+  async check (): Promise<LedgerCheckReport> {
+    return await this.engine.check()
+  }
+
+  async settlement (fromDate: string, toDate: string): Promise<SettlementRow[]> {
+    const days = (Date.parse(toDate) - Date.parse(fromDate)) / 86_400_000
+    if (!(days >= 0 && days < SETTLEMENT_DAYS_MAX)) throw badRequest(`from..to must be 1 to ${SETTLEMENT_DAYS_MAX} days`)
+    return await this.engine.settlement(fromDate, toDate)
+  }
+
+  /** Proves the ledger can be written. An unauthenticated /healthz must not buy an fsync per
+   *  request: one probe at a time, its answer reused for HEALTH_PROBE_REUSE_MS. */
+  async health (): Promise<EngineHealth> {
+    const now = this.nowMs()
+    if (this.lastHealth !== undefined && now - this.lastHealth.atMs < HEALTH_PROBE_REUSE_MS) return this.lastHealth.health
+    this.healthProbe ??= this.engine.health().then(health => {
+      this.lastHealth = { atMs: this.nowMs(), health }
+      return health
+    }).finally(() => { this.healthProbe = undefined })
+    return await this.healthProbe
+  }
+
+  async counts (): Promise<{ cards: number, terminals: number }> {
+    return await this.engine.counts()
+  }
+
+  /** Answers every accepted tap, then closes the engine. */
+  async close (): Promise<void> {
+    await this.queue.close()
+    await this.engine.close()
+  }
+}
+
+function isCalendarDate (date: string): boolean {
+  const ms = Date.parse(`${date}T00:00:00Z`)
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === date
+}
