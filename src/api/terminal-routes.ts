@@ -1,13 +1,13 @@
 // Terminal routes (HMAC-authenticated): taps, offline batch upload, the terminal's own
 // registration, and reversal of a reversible tap (pharmacy / hospital settlement cancel).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { authenticateTerminal, type TerminalAuthOptions } from '../auth/terminal-auth.js'
 import { errorBody } from '../errors.js'
 import { AT_PAST_MS_MAX_ONLINE } from '../constants.js'
 import type { TapOutcome, TapRequest, TerminalRecord } from '../ledger/engine.js'
 import type { Service } from '../service/service.js'
+import { tapHash } from '../service/tap-checks.js'
 import { tapLineLogger, type CardTokenizer } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { toApiFailure } from './error-handler.js'
@@ -23,10 +23,6 @@ export interface TerminalRoutesOptions {
   batchAtPastMsMax: number
 }
 
-/** Idempotency key material: the tap as parsed, so whitespace differences are the same body. */
-function tapHash (tap: TapRequest): string {
-  return createHash('sha256').update(JSON.stringify(tap)).digest('hex')
-}
 
 export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOptions): Promise<void> {
   app.addHook('preValidation', async (request) => {

@@ -36,8 +36,21 @@ export class TapMachine {
   private readonly o: TapMachineOptions
   constructor (options: TapMachineOptions) { this.o = options }
 
-  /** Throws DomainError for a tap that must not be recorded (conflict, bad request). */
+  /** Throws DomainError for a tap that must not be recorded (conflict, bad request, a rule module
+   *  that broke its contract: INTERNAL for this tap alone). Anything thrown once the writes began
+   *  is storage failing, and fails the batch. */
   process (job: TapJob): TapOutcome {
+    let decided: ReturnType<TapMachine['decideOnly']>
+    try {
+      decided = this.decideOnly(job)
+    } catch (error) {
+      if (error instanceof DomainError || isStorageError(error)) throw error
+      throw new DomainError(ErrorCode.INTERNAL, `the tap could not be decided: ${(error as Error).message}`)
+    }
+    return 'replay' in decided ? decided.replay : this.record(job, decided)
+  }
+
+  private decideOnly (job: TapJob): { replay: TapOutcome } | { resolved: CardResolution, decided: Decided, payload: string } {
     const { store } = this.o
     const { terminal, tap } = job
     const existing = store.tap(terminal.terminalId, tap.tapId)
@@ -45,7 +58,7 @@ export class TapMachine {
       if (existing.bodyHash !== job.bodyHash) {
         throw conflict(`tapId ${tap.tapId} was already used by this terminal with another body`, ErrorCode.TAP_ID_CONFLICT)
       }
-      return { payload: existing.response, replay: true, decision: existing.decision, reason: existing.reason, amount: existing.amount, scenario: existing.scenario, cardNo: existing.cardNo }
+      return { replay: { payload: existing.response, replay: true, decision: existing.decision, reason: existing.reason, amount: existing.amount, scenario: existing.scenario, cardNo: existing.cardNo } }
     }
     if (job.precheck !== undefined) throw new DomainError(job.precheck.code, job.precheck.message)
     const scenario = this.o.catalogue.scenarios.get(terminal.scenario)
@@ -59,13 +72,17 @@ export class TapMachine {
       cardType: tap.card.type
     }
     const resolved = this.resolveCard(job)
-    const cardNo = 'card' in resolved ? resolved.card.cardNo : resolved.cardNo
     const decided = 'card' in resolved
       ? this.decide(job, facts, resolved.card)
       : { body: answerFor(tap.tapId, resolved.declined), payments: [], stateWrites: [] }
-    const payload = this.o.serialize(decided.body)
+    return { resolved, decided, payload: this.o.serialize(decided.body) }
+  }
 
-    // Writes: nothing below may decline or refuse the tap.
+  /** The writes: nothing here may decline or refuse the tap. */
+  private record (job: TapJob, { resolved, decided, payload }: { resolved: CardResolution, decided: Decided, payload: string }): TapOutcome {
+    const { store } = this.o
+    const { terminal, tap } = job
+    const cardNo = 'card' in resolved ? resolved.card.cardNo : resolved.cardNo
     const legs = 'card' in resolved ? this.postPayments(job, resolved.card, decided.payments) : { bankFen: 0, medicalFen: 0, operatorAccountId: null }
     if ('card' in resolved) {
       for (const write of decided.stateWrites) store.writeState(resolved.card.cardNo, write.key, write.value, write.expiresAtMs)
@@ -157,6 +174,12 @@ export class TapMachine {
     store.addToBalance(operatorAccountId, total)
     return { bankFen, medicalFen, operatorAccountId }
   }
+}
+
+/** better-sqlite3 names storage failures SQLITE_*: they fail the batch, never one tap. */
+function isStorageError (error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('SQLITE_')
 }
 
 /** Dated rule state (daily totals, monthly counters) expires: a rule may ask for `expiresAtMs`;

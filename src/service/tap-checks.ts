@@ -2,11 +2,17 @@
 // amount and context against the scenario, and the electronic card's QR signature (one Ed25519
 // verify, ~50 µs, kept off the writer). A failed check travels with the tap as `precheck`: the
 // writer reports it only when the tap is not already recorded, so a retry of a recorded tap replays.
+import { createHash } from 'node:crypto'
 import { badRequest, DomainError, ErrorCode } from '../errors.js'
 import { verifyQr, type QrKeyRing } from '../cards/qr-token.js'
 import { AT_FUTURE_MS_MAX } from '../constants.js'
 import type { Catalogue, ScenarioEntry } from '../rules/catalogue.js'
 import type { QrResolution, TapJob, TapRequest, TerminalFacts } from '../ledger/engine.js'
+
+/** Idempotency key material: the tap as parsed, so whitespace differences are the same body. */
+export function tapHash (tap: TapRequest): string {
+  return createHash('sha256').update(JSON.stringify(tap)).digest('hex')
+}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
 

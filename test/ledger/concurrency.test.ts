@@ -36,6 +36,13 @@ t.test('200 simultaneous taps on one card never overdraw it', async t => {
   t.ok(card.json.balances.bank >= 0)
   const balancesSeen = approved.map(a => a.json.balance).sort((a, b) => a - b)
   t.equal(new Set(balancesSeen).size, approved.length, 'each approval saw a distinct balance: serialised')
+  // Group commit really grouped: some writer transaction decided more than one of these taps.
+  const batches = (await h.metrics.batchSize.get()).values
+  const count = batches.find(v => v.metricName === 'yikatong_group_commit_batch_size_count')!.value
+  const sum = batches.find(v => v.metricName === 'yikatong_group_commit_batch_size_sum')!.value
+  const singles = batches.find(v => v.metricName === 'yikatong_group_commit_batch_size_bucket' && v.labels.le === 1)!.value
+  t.equal(sum, TAPS, 'every tap went through a tap batch')
+  t.ok(singles < count, `${count - singles} of ${count} batches held more than one tap (${(sum / count).toFixed(1)} taps a batch)`)
   const report = checkLedger(h.readLedger())
   t.same(report.problems, [])
   t.ok(report.ok)

@@ -46,12 +46,15 @@ t.test('aliasing (a): a card refused for its opening credit reference leaves no 
   for (const cardNo of ['JN0000098', 'JN0000097']) {
     t.equal((await h.admin('POST', '/v1/admin/cards', { cardNo, issuer: JINAN, accounts: { bank: 1_000 } })).statusCode, 201)
   }
+  // The refused card number, created again without the taken reference: its accounts are new.
+  t.equal((await h.admin('POST', '/v1/admin/cards', { cardNo: 'JN0000099', issuer: JINAN })).statusCode, 201)
   const accounts = cardAccounts(h)
   const ids = [...accounts.values()].flatMap(a => [a.bank, a.medical])
   t.equal(new Set(ids).size, ids.length, 'no two cards share an account')
   await h.admin('POST', '/v1/admin/cards/JN0000098/credits', { account: 'bank', amount: 250, reference: 'top-up-98' })
   t.equal(await bank(h, 'JN0000098'), 1_250)
   t.equal(await bank(h, 'JN0000097'), 1_000, 'a credit to one new card does not show on the other')
+  t.equal(await bank(h, 'JN0000099'), 0, 'nor on the card created again')
   t.same((await h.service.check()).problems, [])
 })
 
