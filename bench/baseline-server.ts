@@ -19,7 +19,7 @@ import { RateLimiter } from '../src/auth/rate-limit.js'
 import { authenticateTerminal } from '../src/auth/terminal-auth.js'
 import { registerServiceParsing, SERVICE_FASTIFY_OPTIONS } from '../src/app.js'
 import { errorBody } from '../src/errors.js'
-import type { TerminalRecord } from '../src/ledger/store.js'
+import type { TerminalRecord } from '../src/ledger/engine.js'
 import { buildFleet, FLEET_FULL, FLEET_QUICK } from './lib/fleet.js'
 
 /** A typical approved bus answer (same length class as the service's answers in the mix). */

@@ -5,10 +5,10 @@
 //
 // The history is realistic and consistent, so `ledger check` passes on the result:
 // - every history tap is an approved tap of the bench fleet (terminals round-robin, cards spread by
-//   a stride), priced like its scenario, with its transfer (kind 'tap', ref terminal/tapId) and two
-//   postings (card bank account −amount, terminal operator +amount), `at` spread over the 7 days
+//   a stride), priced like its scenario, a v2 journal row carrying its transfer (bank_fen off the
+//   card's bank account, onto the terminal operator's account), `at` spread over the 7 days
 //   before now, and a stored answer of the service's shape and size (~260 bytes);
-// - account balances are moved by exactly the postings (one GROUP BY over the new postings); cards
+// - account balances are moved by exactly the journal legs (one GROUP BY over the new taps); cards
 //   open with 100,000 yuan, far above their history's spend, so none goes below zero;
 // - per-card rule state (card_state) is not written: as if each card's last history tap were long
 //   ago (no open metro journey, no bus double-tap window).
@@ -69,7 +69,6 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
     })()
     const nTerm = db.prepare('SELECT COUNT(*) FROM temp.h_term').pluck().get() as number
     const nCard = fleet.cards.length
-    const firstTransfer = (db.prepare('SELECT COALESCE(MAX(id), 0) + 1 FROM transfers').pluck().get() as number)
     const firstTap = (db.prepare('SELECT COALESCE(MAX(id), 0) + 1 FROM taps').pluck().get() as number)
     const spanMs = 7 * 86_400_000 - 3_600_000
     const startMs = nowMs - spanMs
@@ -84,26 +83,15 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
       const to = Math.min(taps, from + CHUNK)
       db.transaction(() => {
         db.exec(`${series(from, to)}
-          INSERT INTO transfers (id, kind, ref, created_at)
-          SELECT ${firstTransfer} + s.x, 'tap', t.terminal_id || '/h-' || s.x,
-                 strftime('%Y-%m-%dT%H:%M:%fZ', ${atMs} / 1000.0, 'unixepoch')
-          ${pick}`)
-        db.exec(`${series(from, to)}
-          INSERT INTO postings (transfer_id, account_id, amount)
-          SELECT ${firstTransfer} + s.x, c.bank_account, -t.amount ${pick}
-          UNION ALL
-          SELECT ${firstTransfer} + s.x, t.operator_account, t.amount ${pick}
-          ORDER BY 1, 2`)
-        db.exec(`${series(from, to)}
-          INSERT INTO taps (id, terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at, transfer_id, response)
+          INSERT INTO taps (id, terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at, response, bank_fen, operator_account_id)
           SELECT ${firstTap} + s.x, t.terminal_id, 'h-' || s.x,
                  printf('%016x%016x%016x%016x', s.x * 2654435761, s.x * 40503, s.x * 2246822519, s.x * 3266489917),
                  c.card_no, t.scenario, t.city, 'approved', NULL, t.amount, 'bank',
                  strftime('%Y-%m-%dT%H:%M:%f', ${atMs} / 1000.0, 'unixepoch', '+8 hours') || '+08:00',
                  strftime('%Y-%m-%dT%H:%M:%fZ', ${atMs} / 1000.0 + 0.004, 'unixepoch'),
-                 ${firstTransfer} + s.x,
                  printf('{"tapId":"h-%d","decision":"approved","amount":%d,"account":"bank","balance":%d,"authCode":"%08X","message":{"zh":"交易成功，扣费%d.%02d元","en":"Paid %d.%02d yuan"},"details":{"fareFen":%d,"concession":null,"transferDiscountFen":0}}',
-                        s.x, t.amount, 9000000 + (s.x % 999983), (s.x * 2654435761) % 4294967296, t.amount / 100, t.amount % 100, t.amount / 100, t.amount % 100, t.amount)
+                        s.x, t.amount, 9000000 + (s.x % 999983), (s.x * 2654435761) % 4294967296, t.amount / 100, t.amount % 100, t.amount / 100, t.amount % 100, t.amount),
+                 t.amount, t.operator_account
           ${pick}`)
       })()
     }
@@ -117,7 +105,9 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
     const balanceStarted = performance.now()
     db.transaction(() => {
       db.exec(`CREATE TEMP TABLE h_delta (account_id INTEGER PRIMARY KEY, delta INTEGER NOT NULL);
-               INSERT INTO temp.h_delta SELECT account_id, SUM(amount) FROM postings WHERE transfer_id >= ${firstTransfer} GROUP BY account_id`)
+               INSERT INTO temp.h_delta SELECT account_id, SUM(amount) FROM (
+                 SELECT c.bank_account_id AS account_id, -t.bank_fen AS amount FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.id >= ${firstTap}
+                 UNION ALL SELECT operator_account_id, bank_fen FROM taps WHERE id >= ${firstTap}) GROUP BY account_id`)
       db.exec('UPDATE accounts SET balance = balance + (SELECT delta FROM temp.h_delta d WHERE d.account_id = accounts.id) WHERE id IN (SELECT account_id FROM temp.h_delta)')
     })()
     const balanceMs = performance.now() - balanceStarted

@@ -150,7 +150,7 @@ export class TapMachine {
     const stateWrites = (decision.stateWrites ?? []).map(write => ({
       key: write.key,
       value: write.value,
-      expiresAtMs: stateExpiry(write as { expiresAtMs?: number }, job.nowMs)
+      expiresAtMs: stateExpiry(write, job.nowMs)
     }))
     return { body, payments: decision.payments, stateWrites }
   }

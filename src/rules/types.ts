@@ -71,6 +71,9 @@ export interface StateWrite {
   key: string
   /** JSON-serialisable value; null deletes the key. */
   value: unknown
+  /** When the value stops mattering (a daily total after its day, a monthly counter after its
+   *  month): the ledger deletes it then. Unset: kept at most the ledger's STATE_TTL_MS_MAX. */
+  expiresAtMs?: number
 }
 
 export interface Payment { account: AccountKind, amount: number }
