@@ -1,0 +1,40 @@
+// Bounded growth: QR nonces and dated rule state are deleted once they stop mattering, a little
+// with every committed batch (at least as many rows as a batch can add), so the tables stay bounded
+// at any insert rate. And one writer per ledger: a second service on the same file is refused.
+import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { buildTestApp, localAt, physical, tapId, tempDbPath } from '../helpers/app.js'
+
+const DAY_MS = 86_400_000
+
+t.test('expired QR nonces and expired rule state are purged by later batches', async t => {
+  let nowMs = Date.now()
+  const h = await buildTestApp(t, { nowMs: () => nowMs })
+  const qr = await h.admin('POST', '/v1/admin/cards/JN0000001/qr', { ttlSeconds: 60 })
+  t.equal((await h.tap('jinan-bus-01', { tapId: tapId('qr'), at: localAt(0, nowMs), card: { type: 'qr', qr: qr.json.qr } }, { nowMs })).json.decision, 'approved')
+  const db = h.readLedger()
+  const nonces = db.prepare('SELECT COUNT(*) FROM qr_nonces').pluck()
+  const state = db.prepare("SELECT COUNT(*) FROM card_state WHERE card_no = 'JN0000001'").pluck()
+  t.equal(nonces.get(), 1, 'the nonce is remembered while the QR is valid')
+  t.ok((state.get() as number) > 0, 'the bus ride wrote rule state')
+
+  nowMs += 2 * 60_000
+  await h.tap('qingdao-bus-01', { tapId: tapId('later'), at: localAt(0, nowMs), card: physical('QD0000001', '370200') }, { nowMs })
+  t.equal(nonces.get(), 0, 'the expired QR\'s nonce is gone after the next batch')
+  t.ok((state.get() as number) > 0, 'rule state is kept while it may matter')
+
+  nowMs += 401 * DAY_MS
+  await h.tap('qingdao-bus-01', { tapId: tapId('next-year'), at: localAt(0, nowMs), card: physical('QD0000001', '370200') }, { nowMs })
+  t.equal(state.get(), 0, 'state unwritten for longer than its limit is gone')
+})
+
+t.test('a second service on the same ledger file is refused with a clear message', async t => {
+  const dbPath = tempDbPath(t)
+  const first = await buildApp({ dbPath, adminToken: 'x', seed: 'none', logLevel: 'silent' })
+  t.teardown(async () => { await first.app.close() })
+  await t.rejects(buildApp({ dbPath, adminToken: 'x', seed: 'none', logLevel: 'silent' }), { code: 'LEDGER_LOCKED', message: /in use by another yikatong process/ })
+  await first.app.close()
+  const again = await buildApp({ dbPath, adminToken: 'x', seed: 'none', logLevel: 'silent' })
+  t.ok(again.engine, 'once the first one stopped, the ledger opens')
+  await again.app.close()
+})
