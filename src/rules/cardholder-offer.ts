@@ -7,6 +7,7 @@
 // that no offer applies to is not declined: it is paid in full. The reduction is the merchant's (or
 // the issuing bank's) to fund: the card pays the net, the operator receives the net.
 import type { Message, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { reasonsFor } from './reasons.js'
 import { declineWith, REFERENCE_CONTEXT_SCHEMA } from './decline.js'
 
 export interface Offer {
@@ -28,11 +29,7 @@ export interface OfferTariff {
   offers: Offer[]
 }
 
-const REASONS: Record<string, Message> = {
-  NOT_OFFERED_HERE: { zh: '本市未开通该业务', en: 'This service is not offered in this city' },
-  AMOUNT_REQUIRED: { zh: '缺少金额', en: 'The amount is missing' },
-  AMOUNT_LIMIT: { zh: '金额超出单笔限额', en: 'The amount is over the per-payment limit' }
-}
+const REASONS = reasonsFor('NOT_OFFERED_HERE', 'AMOUNT_REQUIRED', 'AMOUNT_LIMIT')
 
 const contextSchema = REFERENCE_CONTEXT_SCHEMA
 

@@ -8,6 +8,7 @@
 // changing it, or declined, as the tariff says. Without a period nothing is kept: the tap record is
 // the record of the check.
 import type { Message, RuleDecision, RuleInput, RuleModule, StateWrite } from './types.js'
+import { reasonsFor } from './reasons.js'
 import { declineWith, REFERENCE_CONTEXT_SCHEMA } from './decline.js'
 
 export type CheckPeriod = 'year' | 'month' | 'day'
@@ -21,10 +22,7 @@ export interface IdentityTariff {
   message: Message
 }
 
-const REASONS: Record<string, Message> = {
-  NOT_OFFERED_HERE: { zh: '本市未开通该业务', en: 'This service is not offered in this city' },
-  ALREADY_CHECKED: { zh: '本期已完成认证', en: 'Already done for this period' }
-}
+const REASONS = reasonsFor('NOT_OFFERED_HERE', 'NOT_ELIGIBLE', 'ALREADY_CHECKED')
 
 const contextSchema = REFERENCE_CONTEXT_SCHEMA
 

@@ -16,6 +16,8 @@ import { fareForMetres, minimumFareFen, yuanText, type FareTable } from './fare-
 import { metroNetworkOf, hasStation, shortestMetres, type MetroCityFixture } from './metro-network.js'
 import { applyTransferDiscount, isTransfer, lastLegWrite, readLastLeg } from './transit-transfer.js'
 import type { AccountKind, Message, RuleDecision, RuleInput, RuleModule, StateReader, StateWrite } from './types.js'
+import { reasonsFor } from './reasons.js'
+import { assertKeepMax, isCountFen, readDatedEntries, withDatedEntry, type DatedEntries } from './dated-entries.js'
 import { declineWith } from './decline.js'
 
 export interface MetroTariff {
@@ -47,12 +49,7 @@ export interface OpenJourney {
 
 const MINUTE_MS = 60_000
 
-const REASONS: Record<string, Message> = {
-  NO_ENTRY: { zh: '无进站记录，请到服务中心处理', en: 'No entry recorded for this card: please see station staff' },
-  DUPLICATE_TAP: { zh: '已在本站刷卡进站，请勿重复刷卡', en: 'Card already tapped in at this station' },
-  STATION_UNKNOWN: { zh: '终端未登记在本市地铁车站', en: 'Terminal is not registered at a metro station of this city' },
-  BELOW_MINIMUM_BALANCE: { zh: '余额不足最低票价，请充值', en: 'Balance below the minimum fare: please top up' }
-}
+const REASONS = reasonsFor('NO_ENTRY', 'DUPLICATE_TAP', 'STATION_UNKNOWN', 'BELOW_MINIMUM_BALANCE')
 
 export const metro: RuleModule<MetroTariff> = {
   code: 'metro',
@@ -174,7 +171,8 @@ function pricedExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: 
   const baseFareFen = fareForMetres(tariff.fare, metres)
   const concessionFareFen = applyFareLevel(baseFareFen, open.level)
   const tiers = policies.transit.metroMonthlyTiers[terminal.city]
-  const spentFen = tiers === undefined ? 0 : monthSpentFen(state, tap.at.month)
+  const spentEntries = tiers === undefined ? {} : monthSpentEntries(state)
+  const spentFen = spentEntries[tap.at.month] ?? 0
   const tierDiscountPercent = tiers === undefined ? 0 : tierDiscountPercentFor(tiers, spentFen)
   const tieredFareFen = Math.floor(concessionFareFen * (100 - tierDiscountPercent) / 100)
   const transferPolicy = policies.transit.transfers[terminal.city]
@@ -183,7 +181,7 @@ function pricedExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: 
     : { fareFen: tieredFareFen, discountFen: 0 }
   const fareFen = transfer.fareFen
   const writes: StateWrite[] = [{ key: OPEN_JOURNEY_KEY, value: null }]
-  if (tiers !== undefined && fareFen > 0) writes.push({ key: monthSpentKey(tap.at.month), value: spentFen + fareFen })
+  if (tiers !== undefined && fareFen > 0) writes.push({ key: MONTH_SPENT_KEY, value: withDatedEntry(spentEntries, tap.at.month, spentFen + fareFen, SPENT_MONTHS_KEPT) })
   if (transferPolicy !== undefined) {
     writes.push(lastLegWrite({ city: terminal.city, mode: 'metro', atMs: tap.at.epochMs, transferred: transfer.discountFen > 0 }))
   }
@@ -208,13 +206,13 @@ function exitMessage (fareFen: number): Message {
 
 // ---- Qingdao monthly spend tiers ----
 
-export function monthSpentKey (month: string): string {
-  return `metro:spent:${month}`
-}
+/** One key per card: `{"YYYY-MM": spentFen}`, this month and the last. */
+export const MONTH_SPENT_KEY = 'metro:spent'
+export const SPENT_MONTHS_KEPT = 2
+assertKeepMax(SPENT_MONTHS_KEPT)
 
-function monthSpentFen (state: StateReader, month: string): number {
-  const spent = state.get(monthSpentKey(month))
-  return typeof spent === 'number' && Number.isSafeInteger(spent) && spent > 0 ? spent : 0
+function monthSpentEntries (state: StateReader): DatedEntries<number> {
+  return readDatedEntries(state.get(MONTH_SPENT_KEY), isCountFen)
 }
 
 /** The tier reached by what was already paid this month; the whole trip gets that tier's discount. */

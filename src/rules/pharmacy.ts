@@ -13,6 +13,7 @@
 // insured-place policies of all three cities (the treatment place's copy of them, as the national
 // platform distributes them); the tests check that the three copies agree.
 import type { CityCode, Message, Payment, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { reasonsFor } from './reasons.js'
 import { declineWith } from './decline.js'
 
 export type DrugClass = 'A' | 'B' | 'self'
@@ -60,11 +61,7 @@ export interface Settlement {
 
 const ITEMS_PER_TAP_MAX = 100
 
-const REASONS: Record<string, Message> = {
-  NOT_OFFERED_HERE: { zh: '本市药店未开通社保卡购药', en: 'Card pharmacy purchases are not offered in this city' },
-  AMOUNT_MISMATCH: { zh: '金额与药品明细合计不符', en: 'The amount does not equal the sum of the items' },
-  POLICY_UNKNOWN: { zh: '无参保地医保政策', en: 'No policy for the insured city' }
-}
+const REASONS = reasonsFor('NOT_OFFERED_HERE', 'BASKET_SUM_MISMATCH', 'POLICY_UNKNOWN')
 
 const contextSchema = {
   type: 'object',
@@ -161,7 +158,7 @@ function decide ({ tap, card, terminal, tariff }: RuleInput<PharmacyTariff | und
   const items = tap.context.items as BasketItem[]
   // Unreachable through the API (checkRequest answers 400 first); kept so the pure function is total.
   const itemsFen = basketFen(tap.context)
-  if (tap.amount !== itemsFen) return declined('AMOUNT_MISMATCH', { amountFen: tap.amount, itemsFen })
+  if (tap.amount !== itemsFen) return declined('BASKET_SUM_MISMATCH', { amountFen: tap.amount, itemsFen })
   const policy = tariff.insuredPolicies[card.issuerCity]
   if (policy === undefined) return declined('POLICY_UNKNOWN', { insuredCity: card.issuerCity })
   const settlement = settle(items, tariff, policy, card.balances.medical,

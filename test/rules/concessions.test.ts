@@ -3,7 +3,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { isPeak, isPublicHoliday, isWorkingDay } from '../../src/rules/calendar.js'
 import {
-  applyFareLevel, freeRideWrite, freeRidesKey, holderAgeOn, transitConcession,
+  applyFareLevel, freeRideWrite, holderAgeOn, transitConcession,
   type ConcessionCity, type FareLevel, type Policies, type TransitMode
 } from '../../src/rules/concessions.js'
 import { localTime } from '../../src/rules/local-time.js'
@@ -67,9 +67,9 @@ const cases: Case[] = [
   { name: 'ZZ senior Saturday 08:00', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-07-04T08:00:00+08:00', expect: { level: 'free' } },
   { name: 'ZZ senior National Day 08:00', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-10-01T08:00:00+08:00', expect: { level: 'free' } },
   { name: 'ZZ senior Sunday moved to work, 08:00', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-09-20T08:00:00+08:00', expect: { level: 'full' } },
-  { name: 'ZZ senior, 79 rides used', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { [freeRidesKey('2026-07')]: 79 }, expect: { level: 'free', usesAllowance: true } },
-  { name: 'ZZ senior, 80 rides used: the 81st pays', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { [freeRidesKey('2026-07')]: 80 }, expect: { level: 'full', allowanceExhausted: true } },
-  { name: 'ZZ senior, last month\'s count does not matter', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-08-03T10:00:00+08:00', state: { [freeRidesKey('2026-07')]: 80 }, expect: { level: 'free' } },
+  { name: 'ZZ senior, 79 rides used', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { 'transit:freeRides': { '2026-07': 79 } }, expect: { level: 'free', usesAllowance: true } },
+  { name: 'ZZ senior, 80 rides used: the 81st pays', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { 'transit:freeRides': { '2026-07': 80 } }, expect: { level: 'full', allowanceExhausted: true } },
+  { name: 'ZZ senior, last month\'s count does not matter', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-08-03T10:00:00+08:00', state: { 'transit:freeRides': { '2026-07': 80 } }, expect: { level: 'free' } },
   { name: 'Jinan senior in Zhengzhou (residents only)', card: senior('jinan'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, expect: { level: 'full' } },
 
   // Zhengzhou: primary and secondary students half fare.
@@ -112,9 +112,11 @@ t.test('fare levels round half fares down', async t => {
 })
 
 t.test('free-ride allowance counter', async t => {
-  t.same(freeRideWrite({ get: () => undefined }, '2026-07'), { key: 'transit:freeRides:2026-07', value: 1 })
-  t.same(freeRideWrite({ get: () => 41 }, '2026-07'), { key: 'transit:freeRides:2026-07', value: 42 })
-  t.same(freeRideWrite({ get: () => 'junk' }, '2026-07'), { key: 'transit:freeRides:2026-07', value: 1 }, 'corrupt value counts as none')
+  t.same(freeRideWrite({ get: () => undefined }, '2026-07'), { key: 'transit:freeRides', value: { '2026-07': 1 } })
+  t.same(freeRideWrite({ get: () => ({ '2026-07': 41 }) }, '2026-07'), { key: 'transit:freeRides', value: { '2026-07': 42 } })
+  t.same(freeRideWrite({ get: () => 'junk' }, '2026-07'), { key: 'transit:freeRides', value: { '2026-07': 1 } }, 'corrupt value counts as none')
+  // Bounded: two months kept, older ones pruned on write (source: project rule, issue 12 constraints).
+  t.same(freeRideWrite({ get: () => ({ '2026-05': 80, '2026-06': 3 }) }, '2026-07'), { key: 'transit:freeRides', value: { '2026-06': 3, '2026-07': 1 } }, 'the oldest month expires')
 })
 
 t.test('calendar', async t => {
