@@ -5,13 +5,16 @@ import { ageOn } from './local-time.js'
 import { isPeak, type CalendarPolicy, type TimeWindow } from './calendar.js'
 import type { TransferPolicy } from './transit-transfer.js'
 import type { CardFacts, LocalTime, Message, StateReader, StateWrite } from './types.js'
+import { residentOf } from './holder.js'
 import { assertKeepMax, isCountFen, readDatedEntries, withDatedEntry, type DatedEntries } from './dated-entries.js'
 
 export type TransitMode = 'bus' | 'metro'
 export type FareLevel = 'free' | 'half' | 'full'
 
-/** Whose card the rule honours: any of the three issuers, or only cards of the city / province. */
-export type Residency = 'any' | 'issuer-city' | 'issuer-province'
+/** Whose card the rule honours: any of the three issuers; a local resident of the tap's city (holder
+ *  category `resident:<city>`: residence is a holder fact, not the issuer); or only cards issued by
+ *  the city / its province. */
+export type Residency = 'any' | 'local-resident' | 'issuer-city' | 'issuer-province'
 
 export interface ConcessionRule {
   id: string
@@ -128,6 +131,7 @@ function placeMatches (rule: ConcessionRule, city: ConcessionCity): boolean {
 
 // GB/T 2260 area codes: the first two digits name the province (37 Shandong, 41 Henan).
 function residencyMatches (residency: Residency, card: CardFacts, city: ConcessionCity): boolean {
+  if (residency === 'local-resident') return residentOf(card, city.city)
   if (residency === 'issuer-city') return card.issuer === city.issuer
   if (residency === 'issuer-province') return card.issuer.slice(0, 2) === city.issuer.slice(0, 2)
   return true

@@ -14,8 +14,9 @@ const scenario = (fixture('scenarios.json').scenarios as ScenarioFacts[]).find(s
 const ISSUER: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 const epochOf = (iso: string): number => Date.parse(iso)
 
+/** A holder living where the card was issued (residence is a holder category, src/rules/holder.ts). */
 function card (issuerCity: CityCode, birthDate: string | null, categories: string[] = []): CardFacts {
-  return { cardNo: 'B00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories, balances: { bank: 10_000, medical: 0 } }
+  return { cardNo: 'B00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories: [...categories, `resident:${issuerCity}`], balances: { bank: 10_000, medical: 0 } }
 }
 const adult = (c: CityCode): CardFacts => card(c, '1985-04-12')
 const senior = (c: CityCode): CardFacts => card(c, '1950-03-01')

@@ -22,8 +22,9 @@ const cityOf = (code: CityCode): any => cities.find(c => c.city === code)
 const ISSUER: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 const epochOf = (iso: string): number => Date.parse(iso)
 
+/** A holder living where the card was issued (residence is a holder category, src/rules/holder.ts). */
 function card (issuerCity: CityCode, birthDate: string | null, categories: string[] = [], bankFen = 10_000): CardFacts {
-  return { cardNo: 'M00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories, balances: { bank: bankFen, medical: 0 } }
+  return { cardNo: 'M00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories: [...categories, `resident:${issuerCity}`], balances: { bank: bankFen, medical: 0 } }
 }
 const adult = (c: CityCode, bankFen?: number): CardFacts => card(c, '1985-04-12', [], bankFen)
 const senior = (c: CityCode, bankFen?: number): CardFacts => card(c, '1950-03-01', [], bankFen)
