@@ -29,19 +29,19 @@ function card (issuerCity: CityCode, birthDate: string | null, categories: strin
 const adult = (c: CityCode, bankFen?: number): CardFacts => card(c, '1985-04-12', [], bankFen)
 const senior = (c: CityCode, bankFen?: number): CardFacts => card(c, '1950-03-01', [], bankFen)
 
-interface Gate { city: CityCode, station: string, direction: 'in' | 'out', at: string }
+interface Gate { city: CityCode, station: string, direction: 'in' | 'out', at: string, pass?: string }
 type Expect =
   | { decision: 'approved', amount: number, details?: Record<string, unknown>, writes?: Record<string, unknown> }
   | { decision: 'declined', reason: string }
 interface Case { name: string, card: CardFacts, tap: Gate, state?: Record<string, unknown>, expect: Expect }
 
-function decideMetro (holder: CardFacts, gate: Gate, state: Record<string, unknown> = {}): RuleDecision {
+function decideMetro (holder: CardFacts, gate: Gate, state: Record<string, unknown> = {}, tariff: MetroTariff = tariffs[gate.city]): RuleDecision {
   const input: RuleInput<MetroTariff> = {
-    tap: { tapId: `${gate.station}-${gate.at}`, at: localTime(epochOf(gate.at), 480), amount: null, context: { direction: gate.direction }, cardType: 'physical' },
+    tap: { tapId: `${gate.station}-${gate.at}`, at: localTime(epochOf(gate.at), 480), amount: null, context: { direction: gate.direction, ...(gate.pass === undefined ? {} : { pass: gate.pass }) }, cardType: 'physical' },
     card: holder,
     terminal: { terminalId: `${gate.station}-gate-1`, city: gate.city, scenario: 'metro', operator: `${gate.city}-metro`, location: { station: gate.station } },
     scenario: scenarioOf('metro'),
-    tariff: tariffs[gate.city],
+    tariff,
     policies,
     city: cityOf(gate.city),
     state: { get: key => state[key] }
@@ -299,4 +299,39 @@ t.test('fare bands: edges are inclusive, beyond adds a step per started N km', a
   t.equal(fareForMetres({ bands: [{ upToKm: 5, fareFen: 200 }] }, 99_000), 200, 'no beyond rule: the last band caps')
   t.match(fareTableProblem({ bands: [{ upToKm: 5, fareFen: 200 }, { upToKm: 4, fareFen: 300 }] }), /ascend/)
   t.match(fareTableProblem({ bands: [] }), /no bands/)
+})
+
+// Issue 12 finding 5. Same-station exit: 10 minutes free (the rule of Shanghai, Tianjin, Nanchang metros;
+// unconfirmed for the three cities, metro.json); later the 0 km minimum fare.
+const passCases: Case[] = [
+  { name: 'same-station exit within 10 minutes is free', ...exitAt('jinan', 'jn-xizhan', 'jn-xizhan', IN_AT, `${WEEKDAY}T08:10:00+08:00`, adult('jinan')), expect: { decision: 'approved', amount: 0, details: { sameStationExit: true }, writes: { 'metro:open': null } } },
+  { name: 'same-station exit after 10 minutes pays the minimum fare', ...exitAt('jinan', 'jn-xizhan', 'jn-xizhan', IN_AT, `${WEEKDAY}T08:10:01+08:00`, adult('jinan')), expect: { decision: 'approved', amount: 200, details: { distanceKm: 0 } } },
+  { name: 'a quick exit at another station pays its fare', ...exitAt('jinan', 'jn-fangte', 'jn-xizhan', IN_AT, `${WEEKDAY}T08:05:00+08:00`, adult('jinan')), expect: { decision: 'approved', amount: 200 } },
+  { name: 'a Zhengzhou senior\'s quick same-station exit uses no allowance', ...exitAt('zhengzhou', 'zz-erqi', 'zz-erqi', `${WEEKDAY}T10:00:00+08:00`, `${WEEKDAY}T10:03:00+08:00`, senior('zhengzhou'), { level: 'free', policyId: 'zhengzhou-senior', usesAllowance: true, unfinishedFareFen: 0 }), expect: { decision: 'approved', amount: 0, writes: { 'transit:freeRides': undefined } } },
+  // Qingdao passes (metro.json qingdao.passes; prices unconfirmed): bought at the entry gate.
+  { name: 'Qingdao: buying a one-day pass at the gate', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-qingdaozhan', direction: 'in', at: IN_AT, pass: 'qd-1day' }, expect: { decision: 'approved', amount: 2000, details: { pass: 'qd-1day', passBoughtFen: 2000 }, writes: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(IN_AT) + 24 * 3_600_000 }, 'metro:open': { pass: 'qd-1day', unfinishedFareFen: 0 } } } },
+  { name: 'Qingdao: asking for a pass while one is valid buys nothing', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-qingdaozhan', direction: 'in', at: IN_AT, pass: 'qd-3day' }, state: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(IN_AT) + 3_600_000 } }, expect: { decision: 'approved', amount: 0, details: { pass: 'qd-1day', passBoughtFen: 0 } } },
+  { name: 'Qingdao: a valid pass makes the journey free at the exit', ...exitAt('qingdao', 'qd-qingdaozhan', 'qd-wusilu', IN_AT, OUT_AT, adult('qingdao'), { pass: 'qd-1day', unfinishedFareFen: 0 }), expect: { decision: 'approved', amount: 0, details: { pass: 'qd-1day' }, writes: { 'metro:spent': undefined } } },
+  { name: 'Qingdao: a valid pass, entry without asking: still covered', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-wusilu', direction: 'in', at: OUT_AT }, state: { 'metro:pass': { pass: 'qd-3day', city: 'qingdao', validUntilMs: epochOf(OUT_AT) + 1 } }, expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { pass: 'qd-3day' } } } },
+  { name: 'Qingdao: an expired pass covers nothing', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-wusilu', direction: 'in', at: OUT_AT }, state: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(OUT_AT) } }, expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { pass: undefined, unfinishedFareFen: 800 } } } },
+  { name: 'a Qingdao pass does nothing in Jinan', card: adult('jinan'), tap: { city: 'jinan', station: 'jn-xizhan', direction: 'in', at: IN_AT }, state: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(IN_AT) + 3_600_000 } }, expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { pass: undefined } } } },
+  { name: 'Jinan sells no passes', card: adult('jinan'), tap: { city: 'jinan', station: 'jn-xizhan', direction: 'in', at: IN_AT, pass: 'qd-1day' }, expect: { decision: 'declined', reason: 'PASS_UNKNOWN' } },
+  { name: 'a pass needs its price in the balance', card: card('qingdao', '1985-04-12', [], 1999), tap: { city: 'qingdao', station: 'qd-qingdaozhan', direction: 'in', at: IN_AT, pass: 'qd-1day' }, expect: { decision: 'declined', reason: 'BELOW_MINIMUM_BALANCE' } }
+]
+for (const c of passCases) expectDecision(c)
+
+t.test('overtime: the unfinished fare, or the fare plus a published surcharge', async t => {
+  const late = `${WEEKDAY}T12:00:01+08:00` // 4 h 0 min 1 s after IN_AT: over maxJourneyMinutes 240
+  const unfinished = decideMetro(adult('jinan'), { city: 'jinan', station: 'jn-xizhan', direction: 'out', at: late }, opened('jinan', 'jn-fangte', IN_AT))
+  t.match(unfinished, { decision: 'approved', payments: [{ amount: 900 }], details: { overtime: true, unfinished: true } }, 'no surcharge published: the maximum fare')
+  const withSurcharge = { ...tariffs.jinan, overtimeSurchargeFen: 300 }
+  const surcharged = decideMetro(adult('jinan'), { city: 'jinan', station: 'jn-xizhan', direction: 'out', at: late }, opened('jinan', 'jn-fangte', IN_AT), withSurcharge)
+  t.match(surcharged, { decision: 'approved', payments: [{ amount: 500 }], details: { fareFen: 200, overtime: true, overtimeSurchargeFen: 300 } }, 'a surcharge: the 2.0 km fare plus 3 yuan')
+})
+
+t.test('context schema: a pass is bought on the way in only', async t => {
+  const validate = new Ajv({ strict: false }).compile(metro.contextSchema)
+  t.ok(validate({ direction: 'in', pass: 'qd-1day' }))
+  t.notOk(validate({ direction: 'out', pass: 'qd-1day' }))
+  t.notOk(validate({ direction: 'in', pass: 'QD 1' }))
 })
