@@ -126,7 +126,7 @@ function isLoan (value: unknown): value is Loan {
     typeof loan.value === 'number' && typeof loan.dueOn === 'string' && typeof loan.renewals === 'number'
 }
 
-/** The card's loans in this city; anything malformed in state is ignored rather than trusted. */
+/** The card's loans at this library system; anything malformed in state is ignored rather than trusted. */
 function readLoans (stored: unknown, defaultKind: string): Loan[] {
   if (!Array.isArray(stored)) return []
   return stored.filter(isLoan).map(loan => ({ ...loan, kind: typeof loan.kind === 'string' ? loan.kind : defaultKind }))
