@@ -21,7 +21,7 @@ const cityOf = (code: CityCode): any => cities.find(c => c.city === code)
 
 const ISSUER: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 const holder = (issuerCity: CityCode, birthDate: string): CardFacts =>
-  ({ cardNo: 'BENCH0001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories: [], balances: { bank: 50_000, medical: 0 } })
+  ({ cardNo: 'BENCH0001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories: [`resident:${issuerCity}`], balances: { bank: 50_000, medical: 0 } })
 const adult = (c: CityCode): CardFacts => holder(c, '1985-04-12')
 const at = (iso: string): number => Date.parse(iso)
 
@@ -54,13 +54,13 @@ function opened (city: CityCode, station: string, iso: string, extra: Partial<Op
 const WEEKDAY = '2026-07-01'
 const cases: Array<{ name: string, module: RuleModule<any>, input: RuleInput<any>, expect: 'approved' | 'declined' }> = [
   { name: 'bus: Jinan adult, ordinary', module: bus, expect: 'approved', input: input(adult('jinan'), { scenario: 'bus', city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00` }, {}) },
-  { name: 'bus: Zhengzhou senior off-peak, allowance', module: bus, expect: 'approved', input: input(holder('zhengzhou', '1950-03-01'), { scenario: 'bus', city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00` }, { 'transit:freeRides:2026-07': 12 }) },
+  { name: 'bus: Zhengzhou senior off-peak, allowance', module: bus, expect: 'approved', input: input(holder('zhengzhou', '1950-03-01'), { scenario: 'bus', city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00` }, { 'transit:freeRides': { '2026-07': 12 } }) },
   { name: 'bus: Qingdao transfer, air-conditioned', module: bus, expect: 'approved', input: input(adult('qingdao'), { scenario: 'bus', city: 'qingdao', at: `${WEEKDAY}T08:30:00+08:00`, route: '501' }, { 'transit:lastLeg': { city: 'qingdao', mode: 'metro', atMs: at(`${WEEKDAY}T08:10:00+08:00`), transferred: false } }) },
   { name: 'bus: duplicate tap declined', module: bus, expect: 'declined', input: input(adult('jinan'), { scenario: 'bus', city: 'jinan', at: `${WEEKDAY}T08:00:30+08:00` }, { 'bus:last': { terminalId: 'bench-1', atMs: at(`${WEEKDAY}T08:00:00+08:00`) } }) },
   { name: 'metro in: Jinan adult', module: metro, expect: 'approved', input: input(adult('jinan'), { scenario: 'metro', city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, station: 'jn-fangte', direction: 'in' }, {}) },
   { name: 'metro in: entry while open (max fare)', module: metro, expect: 'approved', input: input(adult('jinan'), { scenario: 'metro', city: 'jinan', at: `${WEEKDAY}T18:00:00+08:00`, station: 'jn-xizhan', direction: 'in' }, opened('jinan', 'jn-fangte', `${WEEKDAY}T08:00:00+08:00`)) },
   { name: 'metro out: Jinan 3 lines, 54.3 km', module: metro, expect: 'approved', input: input(adult('jinan'), { scenario: 'metro', city: 'jinan', at: `${WEEKDAY}T09:00:00+08:00`, station: 'jn-tantou', direction: 'out' }, opened('jinan', 'jn-gongyanyuan', `${WEEKDAY}T08:00:00+08:00`)) },
-  { name: 'metro out: Qingdao tier + transfer', module: metro, expect: 'approved', input: input(adult('qingdao'), { scenario: 'metro', city: 'qingdao', at: `${WEEKDAY}T08:40:00+08:00`, station: 'qd-licun', direction: 'out' }, { ...opened('qingdao', 'qd-qingdaozhan', `${WEEKDAY}T08:00:00+08:00`, { transfer: true }), 'metro:spent:2026-07': 15_000 }) },
+  { name: 'metro out: Qingdao tier + transfer', module: metro, expect: 'approved', input: input(adult('qingdao'), { scenario: 'metro', city: 'qingdao', at: `${WEEKDAY}T08:40:00+08:00`, station: 'qd-licun', direction: 'out' }, { ...opened('qingdao', 'qd-qingdaozhan', `${WEEKDAY}T08:00:00+08:00`, { transfer: true }), 'metro:spent': { '2026-07': 15_000 } }) },
   { name: 'metro out: no entry declined', module: metro, expect: 'declined', input: input(adult('jinan'), { scenario: 'metro', city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, station: 'jn-xizhan', direction: 'out' }, {}) }
 ]
 

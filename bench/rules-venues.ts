@@ -34,7 +34,7 @@ function input (scenario: string, city: CityCode, venue: string | undefined, amo
 }
 
 const twoLoans = {
-  'library:loans:jinan': [
+  'library:loans:jinan-library': [
     { id: 'B1', value: 3000, kind: 'book', dueOn: '2026-07-20', renewals: 0 },
     { id: 'B2', value: 4500, kind: 'book', dueOn: '2026-07-25', renewals: 1 }
   ]

@@ -7,6 +7,8 @@
 import { applyFareLevel, freeRideWrite, transitConcession, type ConcessionCity, type Policies, type TransitConcession } from './concessions.js'
 import { yuanText } from './fare-bands.js'
 import { applyTransferDiscount, isTransfer, lastLegWrite, readLastLeg } from './transit-transfer.js'
+import { declineWith } from './decline.js'
+import { reasonsFor } from './reasons.js'
 import type { AccountKind, Message, RuleDecision, RuleInput, RuleModule, StateReader, StateWrite } from './types.js'
 
 export interface BusTariff {
@@ -25,9 +27,9 @@ interface LastBusTap { terminalId: string, atMs: number }
 
 const MINUTE_MS = 60_000
 
-const REASONS: Record<string, Message> = {
-  DUPLICATE_TAP: { zh: '本车已刷卡，请勿重复刷卡', en: 'Card already tapped on this bus' }
-}
+const REASONS = reasonsFor('DUPLICATE_TAP')
+
+const declined = declineWith(REASONS)
 
 export const bus: RuleModule<BusTariff> = {
   code: 'bus',
@@ -40,7 +42,7 @@ export const bus: RuleModule<BusTariff> = {
 function decideBusTap (input: RuleInput<BusTariff>): RuleDecision {
   const { tap, terminal, tariff, state } = input
   if (isDuplicateTap(readLastBusTap(state), terminal.terminalId, tap.at.epochMs, tariff.duplicateTapMinutes)) {
-    return { decision: 'declined', reason: 'DUPLICATE_TAP', message: REASONS.DUPLICATE_TAP as Message }
+    return declined('DUPLICATE_TAP')
   }
   const policies = input.policies as Policies
   const city = input.city as ConcessionCity

@@ -5,12 +5,16 @@ import { ageOn } from './local-time.js'
 import { isPeak, type CalendarPolicy, type TimeWindow } from './calendar.js'
 import type { TransferPolicy } from './transit-transfer.js'
 import type { CardFacts, LocalTime, Message, StateReader, StateWrite } from './types.js'
+import { residentOf } from './holder.js'
+import { assertKeepMax, isCountFen, readDatedEntries, withDatedEntry, type DatedEntries } from './dated-entries.js'
 
 export type TransitMode = 'bus' | 'metro'
 export type FareLevel = 'free' | 'half' | 'full'
 
-/** Whose card the rule honours: any of the three issuers, or only cards of the city / province. */
-export type Residency = 'any' | 'issuer-city' | 'issuer-province'
+/** Whose card the rule honours: any of the three issuers; a local resident of the tap's city (holder
+ *  category `resident:<city>`: residence is a holder fact, not the issuer); or only cards issued by
+ *  the city / its province. */
+export type Residency = 'any' | 'local-resident' | 'issuer-city' | 'issuer-province'
 
 export interface ConcessionRule {
   id: string
@@ -62,18 +66,24 @@ export function holderAgeOn (card: Pick<CardFacts, 'birthDate'>, at: LocalTime):
   return card.birthDate === null ? null : ageOn(card.birthDate, at.date)
 }
 
-export function freeRidesKey (month: string): string {
-  return `transit:freeRides:${month}`
+/** One key per card for the monthly allowance counter: `{"YYYY-MM": rides}`, newest months only. */
+export const FREE_RIDES_KEY = 'transit:freeRides'
+/** Months of allowance counts kept: this month and the last (a tap near midnight on the 1st). */
+export const FREE_RIDE_MONTHS_KEPT = 2
+assertKeepMax(FREE_RIDE_MONTHS_KEPT)
+
+function freeRideCounts (state: StateReader): DatedEntries<number> {
+  return readDatedEntries(state.get(FREE_RIDES_KEY), isCountFen)
 }
 
 export function freeRidesUsed (state: StateReader, month: string): number {
-  const used = state.get(freeRidesKey(month))
-  return typeof used === 'number' && Number.isSafeInteger(used) && used > 0 ? used : 0
+  return freeRideCounts(state)[month] ?? 0
 }
 
 /** The state write that records one more allowance ride in the tap's month. */
 export function freeRideWrite (state: StateReader, month: string): StateWrite {
-  return { key: freeRidesKey(month), value: freeRidesUsed(state, month) + 1 }
+  const counts = freeRideCounts(state)
+  return { key: FREE_RIDES_KEY, value: withDatedEntry(counts, month, (counts[month] ?? 0) + 1, FREE_RIDE_MONTHS_KEPT) }
 }
 
 export interface ConcessionQuery {
@@ -121,6 +131,7 @@ function placeMatches (rule: ConcessionRule, city: ConcessionCity): boolean {
 
 // GB/T 2260 area codes: the first two digits name the province (37 Shandong, 41 Henan).
 function residencyMatches (residency: Residency, card: CardFacts, city: ConcessionCity): boolean {
+  if (residency === 'local-resident') return residentOf(card, city.city)
   if (residency === 'issuer-city') return card.issuer === city.issuer
   if (residency === 'issuer-province') return card.issuer.slice(0, 2) === city.issuer.slice(0, 2)
   return true

@@ -9,6 +9,16 @@
 //   charged at the gate (station staff settle it); an open journey elsewhere stays open;
 // - exit later than maxJourneyMinutes after entry: charged the unfinished fare.
 // The concession is judged at entry (age, peak window, allowance), as boarding is when it counts.
+//
+// Also (issue 12 finding 5):
+// - an exit at the entry station within `sameStationExitMinutes` (a rider who changed their mind,
+//   or crossed the station) is free; later, it pays the minimum fare (a 0 km trip);
+// - an exit after `maxJourneyMinutes` in the paid area pays the unfinished fare, or — where the
+//   city publishes one (`overtimeSurchargeFen`) — the trip's fare plus that surcharge;
+// - passes (`passes`, Qingdao's one-day and three-day tickets) are products bought at an entry gate
+//   with `context.pass`: the price is charged once, the pass (`metro:pass` = {pass, city,
+//   validUntilMs}) makes every journey that starts before it expires free, with no minimum balance
+//   and no unfinished fare. A second purchase while one is valid buys nothing.
 import {
   applyFareLevel, freeRideWrite, transitConcession, type ConcessionCity, type FareLevel, type Policies, type SpendTier
 } from './concessions.js'
@@ -16,6 +26,8 @@ import { fareForMetres, minimumFareFen, yuanText, type FareTable } from './fare-
 import { metroNetworkOf, hasStation, shortestMetres, type MetroCityFixture } from './metro-network.js'
 import { applyTransferDiscount, isTransfer, lastLegWrite, readLastLeg } from './transit-transfer.js'
 import type { AccountKind, Message, RuleDecision, RuleInput, RuleModule, StateReader, StateWrite } from './types.js'
+import { reasonsFor } from './reasons.js'
+import { assertKeepMax, isCountFen, readDatedEntries, withDatedEntry, type DatedEntries } from './dated-entries.js'
 import { declineWith } from './decline.js'
 
 export interface MetroTariff {
@@ -27,7 +39,24 @@ export interface MetroTariff {
   duplicateTapMinutes: number
   /** Entry needs a balance of at least the minimum fare (after the holder's concession). */
   requireMinimumFareAtEntry: boolean
+  /** An exit at the entry station within this many minutes is free; absent: it pays the minimum fare. */
+  sameStationExitMinutes?: number
+  /** Over maxJourneyMinutes: the trip's fare plus this (fen); null/absent: the unfinished fare. */
+  overtimeSurchargeFen?: number | null
+  /** Passes sold at the gates, by id. */
+  passes?: Record<string, MetroPass>
 }
+
+export interface MetroPass {
+  name: Message
+  priceFen: number
+  /** Hours from purchase the pass covers journeys that start within them. */
+  validHours: number
+}
+
+export const PASS_KEY = 'metro:pass'
+
+export interface HeldPass { pass: string, city: string, validUntilMs: number }
 
 export const OPEN_JOURNEY_KEY = 'metro:open'
 
@@ -43,16 +72,14 @@ export interface OpenJourney {
   transfer: boolean
   /** What this journey costs if it never gets a matching exit. */
   unfinishedFareFen: number
+  /** The pass that covers this journey, when one does. */
+  pass?: string
 }
 
 const MINUTE_MS = 60_000
+const HOUR_MS = 3_600_000
 
-const REASONS: Record<string, Message> = {
-  NO_ENTRY: { zh: '无进站记录，请到服务中心处理', en: 'No entry recorded for this card: please see station staff' },
-  DUPLICATE_TAP: { zh: '已在本站刷卡进站，请勿重复刷卡', en: 'Card already tapped in at this station' },
-  STATION_UNKNOWN: { zh: '终端未登记在本市地铁车站', en: 'Terminal is not registered at a metro station of this city' },
-  BELOW_MINIMUM_BALANCE: { zh: '余额不足最低票价，请充值', en: 'Balance below the minimum fare: please top up' }
-}
+const REASONS = reasonsFor('NO_ENTRY', 'DUPLICATE_TAP', 'STATION_UNKNOWN', 'BELOW_MINIMUM_BALANCE', 'PASS_UNKNOWN')
 
 export const metro: RuleModule<MetroTariff> = {
   code: 'metro',
@@ -60,7 +87,14 @@ export const metro: RuleModule<MetroTariff> = {
     type: 'object',
     additionalProperties: false,
     required: ['direction'],
-    properties: { direction: { type: 'string', enum: ['in', 'out'] } }
+    properties: {
+      direction: { type: 'string', enum: ['in', 'out'] },
+      // Optional project addition: buy this pass at the entry gate (Qingdao day passes).
+      pass: { type: 'string', pattern: '^[a-z0-9-]{1,32}$' }
+    },
+    // A pass is bought on the way in only.
+    if: { properties: { direction: { const: 'out' } } },
+    then: { not: { required: ['pass'] } }
   },
   reasons: REASONS,
   reversible: false,
@@ -89,20 +123,45 @@ export function readOpenJourney (state: StateReader): OpenJourney | null {
 
 // ---- entry ----
 
+export function readPass (state: StateReader, city: string, atMs: number): HeldPass | null {
+  const value = state.get(PASS_KEY) as Partial<HeldPass> | null | undefined
+  if (typeof value !== 'object' || value === null) return null
+  if (typeof value.pass !== 'string' || value.city !== city || typeof value.validUntilMs !== 'number') return null
+  return atMs < value.validUntilMs ? { pass: value.pass, city: value.city, validUntilMs: value.validUntilMs } : null
+}
+
+interface PassAtEntry { held: HeldPass | null, bought: { pass: HeldPass, priceFen: number } | null }
+
+/** The pass covering a journey starting now: one held, or one bought with this tap. */
+function passAtEntry (input: RuleInput<MetroTariff>): PassAtEntry | RuleDecision {
+  const { tap, terminal, tariff, state } = input
+  const held = readPass(state, terminal.city, tap.at.epochMs)
+  const wanted = typeof tap.context.pass === 'string' ? tap.context.pass : null
+  if (wanted === null || held !== null) return { held, bought: null }
+  const product = tariff.passes !== undefined && Object.hasOwn(tariff.passes, wanted) ? tariff.passes[wanted] : undefined
+  if (product === undefined) return declined('PASS_UNKNOWN', { pass: wanted, passes: Object.keys(tariff.passes ?? {}) })
+  const pass: HeldPass = { pass: wanted, city: terminal.city, validUntilMs: tap.at.epochMs + product.validHours * HOUR_MS }
+  return { held: null, bought: { pass, priceFen: product.priceFen } }
+}
+
 function tapIn (input: RuleInput<MetroTariff>, station: string): RuleDecision {
   const { tap, terminal, tariff, state, card } = input
   const open = readOpenJourney(state)
   if (open !== null && isDoubleEntry(open, terminal.city, station, tap.at.epochMs, tariff.duplicateTapMinutes)) {
     return declined('DUPLICATE_TAP')
   }
+  const passes = passAtEntry(input)
+  if ('decision' in passes) return passes
+  const pass = passes.held ?? passes.bought?.pass ?? null
+  const passPriceFen = passes.bought?.priceFen ?? 0
   const policies = input.policies as Policies
   const city = input.city as ConcessionCity
   const concession = transitConcession({ card, at: tap.at, mode: 'metro', city, policies, state })
   const closingFareFen = open?.unfinishedFareFen ?? 0
-  const entryMinimumFen = tariff.requireMinimumFareAtEntry ? applyFareLevel(minimumFareFen(tariff.fare), concession.level) : 0
+  const entryMinimumFen = tariff.requireMinimumFareAtEntry && pass === null ? applyFareLevel(minimumFareFen(tariff.fare), concession.level) : 0
   const account = accountOf(input)
-  if (card.balances[account] < closingFareFen + entryMinimumFen) {
-    return declined('BELOW_MINIMUM_BALANCE', { requiredFen: closingFareFen + entryMinimumFen, unfinishedFareFen: closingFareFen })
+  if (card.balances[account] < closingFareFen + passPriceFen + entryMinimumFen) {
+    return declined('BELOW_MINIMUM_BALANCE', { requiredFen: closingFareFen + passPriceFen + entryMinimumFen, unfinishedFareFen: closingFareFen })
   }
   const journey: OpenJourney = {
     city: terminal.city,
@@ -111,18 +170,23 @@ function tapIn (input: RuleInput<MetroTariff>, station: string): RuleDecision {
     tapId: tap.tapId,
     level: concession.level,
     policyId: concession.policyId,
-    usesAllowance: concession.usesAllowance,
+    // A pass ride uses no free-ride allowance.
+    usesAllowance: pass === null && concession.usesAllowance,
     transfer: isTransfer(policies.transit.transfers[terminal.city], readLastLeg(state), { city: terminal.city, mode: 'metro', startMs: tap.at.epochMs }),
-    unfinishedFareFen: applyFareLevel(tariff.maxFareFen, concession.level)
+    unfinishedFareFen: pass === null ? applyFareLevel(tariff.maxFareFen, concession.level) : 0,
+    ...(pass === null ? {} : { pass: pass.pass })
   }
+  const writes: StateWrite[] = [{ key: OPEN_JOURNEY_KEY, value: journey }]
+  if (passes.bought !== null) writes.push({ key: PASS_KEY, value: passes.bought.pass })
   return {
     decision: 'approved',
-    payments: [{ account, amount: closingFareFen }],
-    message: entryMessage(closingFareFen),
-    stateWrites: [{ key: OPEN_JOURNEY_KEY, value: journey }],
+    payments: [{ account, amount: closingFareFen + passPriceFen }],
+    message: entryMessage(closingFareFen, passes.bought?.priceFen),
+    stateWrites: writes,
     details: {
       station,
       concession: concession.policyId,
+      ...(pass === null ? {} : { pass: pass.pass, passValidUntilMs: pass.validUntilMs, passBoughtFen: passPriceFen }),
       ...(open === null ? {} : { closedUnfinished: { city: open.city, station: open.station, atMs: open.atMs, fareFen: closingFareFen } })
     }
   }
@@ -133,7 +197,11 @@ function isDoubleEntry (open: OpenJourney, city: string, station: string, atMs: 
   return open.city === city && open.station === station && Math.abs(atMs - open.atMs) < windowMinutes * MINUTE_MS
 }
 
-function entryMessage (closingFareFen: number): Message {
+function entryMessage (closingFareFen: number, passPriceFen?: number): Message {
+  if (passPriceFen !== undefined && closingFareFen === 0) {
+    const yuan = yuanText(passPriceFen)
+    return { zh: `已购票${yuan}元，请进站`, en: `Pass bought for ${yuan} yuan. Please enter` }
+  }
   if (closingFareFen === 0) return { zh: '请进站', en: 'Please enter' }
   const yuan = yuanText(closingFareFen)
   return {
@@ -150,11 +218,34 @@ function tapOut (input: RuleInput<MetroTariff>, station: string): RuleDecision {
   if (open === null || open.city !== terminal.city) {
     return declined('NO_ENTRY', { maxFareFen: tariff.maxFareFen, ...(open === null ? {} : { openInCity: open.city }) })
   }
-  const overtime = tap.at.epochMs - open.atMs > tariff.maxJourneyMinutes * MINUTE_MS
+  const minutesInside = (tap.at.epochMs - open.atMs) / MINUTE_MS
+  if (typeof open.pass === 'string') return freeExit(input, open, station, { pass: open.pass })
+  if (open.station === station && tariff.sameStationExitMinutes !== undefined && minutesInside <= tariff.sameStationExitMinutes) {
+    return freeExit(input, open, station, { sameStationExit: true })
+  }
+  const overtime = minutesInside > tariff.maxJourneyMinutes
   const metres = shortestMetres(metroNetworkOf(input.city as MetroCityFixture), open.station, station)
   // An entry station that left the network (fixture change) cannot be priced: treat as unfinished.
-  if (overtime || metres === null) return unfinishedExit(input, open, station, overtime)
-  return pricedExit(input, open, station, metres)
+  if (metres === null) return unfinishedExit(input, open, station, overtime)
+  if (overtime && (tariff.overtimeSurchargeFen ?? null) === null) return unfinishedExit(input, open, station, overtime)
+  return pricedExit(input, open, station, metres, overtime ? tariff.overtimeSurchargeFen ?? 0 : 0)
+}
+
+/** A journey that costs nothing (a pass, a quick same-station exit): closes it, uses no allowance,
+ *  counts no spend, and is the last leg for a transfer like any other. */
+function freeExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: string, why: Record<string, unknown>): RuleDecision {
+  const { tap, terminal } = input
+  const writes: StateWrite[] = [{ key: OPEN_JOURNEY_KEY, value: null }]
+  if ((input.policies as Policies).transit.transfers[terminal.city] !== undefined) {
+    writes.push(lastLegWrite({ city: terminal.city, mode: 'metro', atMs: tap.at.epochMs, transferred: false }))
+  }
+  return {
+    decision: 'approved',
+    payments: [{ account: accountOf(input), amount: 0 }],
+    message: exitMessage(0),
+    stateWrites: writes,
+    details: { entryStation: open.station, exitStation: station, fareFen: 0, ...why }
+  }
 }
 
 function unfinishedExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: string, overtime: boolean): RuleDecision {
@@ -168,13 +259,14 @@ function unfinishedExit (input: RuleInput<MetroTariff>, open: OpenJourney, stati
   }
 }
 
-function pricedExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: string, metres: number): RuleDecision {
+function pricedExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: string, metres: number, overtimeSurchargeFen: number): RuleDecision {
   const { tap, terminal, tariff, state } = input
   const policies = input.policies as Policies
   const baseFareFen = fareForMetres(tariff.fare, metres)
   const concessionFareFen = applyFareLevel(baseFareFen, open.level)
   const tiers = policies.transit.metroMonthlyTiers[terminal.city]
-  const spentFen = tiers === undefined ? 0 : monthSpentFen(state, tap.at.month)
+  const spentEntries = tiers === undefined ? {} : monthSpentEntries(state)
+  const spentFen = spentEntries[tap.at.month] ?? 0
   const tierDiscountPercent = tiers === undefined ? 0 : tierDiscountPercentFor(tiers, spentFen)
   const tieredFareFen = Math.floor(concessionFareFen * (100 - tierDiscountPercent) / 100)
   const transferPolicy = policies.transit.transfers[terminal.city]
@@ -183,19 +275,21 @@ function pricedExit (input: RuleInput<MetroTariff>, open: OpenJourney, station: 
     : { fareFen: tieredFareFen, discountFen: 0 }
   const fareFen = transfer.fareFen
   const writes: StateWrite[] = [{ key: OPEN_JOURNEY_KEY, value: null }]
-  if (tiers !== undefined && fareFen > 0) writes.push({ key: monthSpentKey(tap.at.month), value: spentFen + fareFen })
+  if (tiers !== undefined && fareFen > 0) writes.push({ key: MONTH_SPENT_KEY, value: withDatedEntry(spentEntries, tap.at.month, spentFen + fareFen, SPENT_MONTHS_KEPT) })
   if (transferPolicy !== undefined) {
     writes.push(lastLegWrite({ city: terminal.city, mode: 'metro', atMs: tap.at.epochMs, transferred: transfer.discountFen > 0 }))
   }
   if (open.usesAllowance) writes.push(freeRideWrite(state, tap.at.month))
+  // The surcharge is a penalty, not a fare: no discount applies to it and it counts towards no tier.
   return {
     decision: 'approved',
-    payments: [{ account: accountOf(input), amount: fareFen }],
-    message: exitMessage(fareFen),
+    payments: [{ account: accountOf(input), amount: fareFen + overtimeSurchargeFen }],
+    message: exitMessage(fareFen + overtimeSurchargeFen),
     stateWrites: writes,
     details: {
       entryStation: open.station, exitStation: station, distanceKm: metres / 1000, baseFareFen,
-      concession: open.policyId, tierDiscountPercent, transferDiscountFen: transfer.discountFen, fareFen
+      concession: open.policyId, tierDiscountPercent, transferDiscountFen: transfer.discountFen, fareFen,
+      ...(overtimeSurchargeFen > 0 ? { overtime: true, overtimeSurchargeFen } : {})
     }
   }
 }
@@ -208,13 +302,13 @@ function exitMessage (fareFen: number): Message {
 
 // ---- Qingdao monthly spend tiers ----
 
-export function monthSpentKey (month: string): string {
-  return `metro:spent:${month}`
-}
+/** One key per card: `{"YYYY-MM": spentFen}`, this month and the last. */
+export const MONTH_SPENT_KEY = 'metro:spent'
+export const SPENT_MONTHS_KEPT = 2
+assertKeepMax(SPENT_MONTHS_KEPT)
 
-function monthSpentFen (state: StateReader, month: string): number {
-  const spent = state.get(monthSpentKey(month))
-  return typeof spent === 'number' && Number.isSafeInteger(spent) && spent > 0 ? spent : 0
+function monthSpentEntries (state: StateReader): DatedEntries<number> {
+  return readDatedEntries(state.get(MONTH_SPENT_KEY), isCountFen)
 }
 
 /** The tier reached by what was already paid this month; the whole trip gets that tier's discount. */

@@ -1,9 +1,10 @@
 // Designated pharmacy purchases: a basket priced at the terminal, settled like the national
 // platform's 2102 answer — "catalogue of the place of treatment, policy of the insured place":
 //
-// - Each item's class (A, B, self) comes from the terminal city's catalogue when the code is listed
-//   there; an unlisted code keeps the class the terminal sent, or counts as self-paid when the
-//   tariff says `unlistedCodes: "self"` (a full catalogue would make that the strict choice).
+// - Each item's class (A, B, self): a drug's from the national drug catalogue (policies.json
+//   `medical.drugCatalogue`: drug classes are national), a service's or consumable's from the
+//   terminal city's catalogue (those differ by place of treatment); a code listed in neither keeps
+//   the class the terminal sent, or counts as self-paid when the tariff says `unlistedCodes: "self"`.
 // - The Class-B first share percent is the insured city's (the card's issuer city).
 // - The medical personal account pays Class A in full and Class B after the first share; it never
 //   pays self-paid items nor the first share. The bank account pays those, and whatever catalogue
@@ -13,6 +14,7 @@
 // insured-place policies of all three cities (the treatment place's copy of them, as the national
 // platform distributes them); the tests check that the three copies agree.
 import type { CityCode, Message, Payment, RuleDecision, RuleInput, RuleModule } from './types.js'
+import { reasonsFor } from './reasons.js'
 import { declineWith } from './decline.js'
 
 export type DrugClass = 'A' | 'B' | 'self'
@@ -22,8 +24,11 @@ export interface InsuredPolicy {
   classBFirstSharePercent: number
 }
 
+/** The part of fixtures/policies.json the pharmacy reads. */
+export interface MedicalPolicies { medical?: { drugCatalogue?: Record<string, DrugClass> } }
+
 export interface PharmacyTariff {
-  /** The treatment city's demo catalogue: item code → class. */
+  /** The treatment city's catalogue of services and consumables: item code → class. */
   catalogue: Record<string, DrugClass>
   unlistedCodes: 'terminal-class' | 'self'
   insuredPolicies: Partial<Record<CityCode, InsuredPolicy>>
@@ -34,7 +39,7 @@ interface BasketItem { code: string, class: DrugClass, amount: number }
 export interface SettledItem {
   code: string
   class: DrugClass
-  classSource: 'catalogue' | 'terminal' | 'unlisted'
+  classSource: 'national-catalogue' | 'catalogue' | 'terminal' | 'unlisted'
   amountFen: number
   firstShareFen: number
 }
@@ -60,11 +65,7 @@ export interface Settlement {
 
 const ITEMS_PER_TAP_MAX = 100
 
-const REASONS: Record<string, Message> = {
-  NOT_OFFERED_HERE: { zh: '本市药店未开通社保卡购药', en: 'Card pharmacy purchases are not offered in this city' },
-  AMOUNT_MISMATCH: { zh: '金额与药品明细合计不符', en: 'The amount does not equal the sum of the items' },
-  POLICY_UNKNOWN: { zh: '无参保地医保政策', en: 'No policy for the insured city' }
-}
+const REASONS = reasonsFor('NOT_OFFERED_HERE', 'BASKET_SUM_MISMATCH', 'POLICY_UNKNOWN')
 
 const contextSchema = {
   type: 'object',
@@ -96,7 +97,8 @@ function percentOfRounded (amountFen: number, percent: number): number {
   return Math.round(amountFen * percent / 100)
 }
 
-function classify (item: BasketItem, tariff: PharmacyTariff): Pick<SettledItem, 'class' | 'classSource'> {
+function classify (item: BasketItem, tariff: PharmacyTariff, drugs: Record<string, DrugClass>): Pick<SettledItem, 'class' | 'classSource'> {
+  if (Object.hasOwn(drugs, item.code)) return { class: drugs[item.code] ?? item.class, classSource: 'national-catalogue' }
   if (Object.hasOwn(tariff.catalogue, item.code)) {
     return { class: tariff.catalogue[item.code] ?? item.class, classSource: 'catalogue' }
   }
@@ -104,15 +106,15 @@ function classify (item: BasketItem, tariff: PharmacyTariff): Pick<SettledItem, 
   return { class: item.class, classSource: 'terminal' }
 }
 
-function settleItem (item: BasketItem, tariff: PharmacyTariff, firstSharePercent: number): SettledItem {
-  const classed = classify(item, tariff)
+function settleItem (item: BasketItem, tariff: PharmacyTariff, firstSharePercent: number, drugs: Record<string, DrugClass>): SettledItem {
+  const classed = classify(item, tariff, drugs)
   const firstShareFen = classed.class === 'B' ? percentOfRounded(item.amount, firstSharePercent) : 0
   return { code: item.code, ...classed, amountFen: item.amount, firstShareFen }
 }
 
 export function settle (items: BasketItem[], tariff: PharmacyTariff, policy: InsuredPolicy,
-  medicalBalanceFen: number, cities: { insuredCity: CityCode, treatmentCity: CityCode }): Settlement {
-  const settled = items.map(item => settleItem(item, tariff, policy.classBFirstSharePercent))
+  medicalBalanceFen: number, cities: { insuredCity: CityCode, treatmentCity: CityCode }, drugs: Record<string, DrugClass> = {}): Settlement {
+  const settled = items.map(item => settleItem(item, tariff, policy.classBFirstSharePercent, drugs))
   let totalFen = 0
   let selfPaidFen = 0
   let classBFirstShareFen = 0
@@ -156,16 +158,17 @@ function checkRequest (tap: { amount: number | null, context: Record<string, unk
   return tap.amount === itemsFen ? undefined : `amount ${String(tap.amount)} is not the sum of the items (${itemsFen})`
 }
 
-function decide ({ tap, card, terminal, tariff }: RuleInput<PharmacyTariff | undefined>): RuleDecision {
+function decide ({ tap, card, terminal, tariff, policies }: RuleInput<PharmacyTariff | undefined>): RuleDecision {
   if (tariff === undefined) return declined('NOT_OFFERED_HERE')
   const items = tap.context.items as BasketItem[]
   // Unreachable through the API (checkRequest answers 400 first); kept so the pure function is total.
   const itemsFen = basketFen(tap.context)
-  if (tap.amount !== itemsFen) return declined('AMOUNT_MISMATCH', { amountFen: tap.amount, itemsFen })
+  if (tap.amount !== itemsFen) return declined('BASKET_SUM_MISMATCH', { amountFen: tap.amount, itemsFen })
   const policy = tariff.insuredPolicies[card.issuerCity]
   if (policy === undefined) return declined('POLICY_UNKNOWN', { insuredCity: card.issuerCity })
+  const drugs = (policies as MedicalPolicies | undefined)?.medical?.drugCatalogue ?? {}
   const settlement = settle(items, tariff, policy, card.balances.medical,
-    { insuredCity: card.issuerCity, treatmentCity: terminal.city })
+    { insuredCity: card.issuerCity, treatmentCity: terminal.city }, drugs)
   return {
     decision: 'approved',
     payments: paymentsOf(settlement),

@@ -11,6 +11,7 @@
 import { ageOn } from './local-time.js'
 import type { CardFacts, Message, RuleDecision, RuleInput, RuleModule } from './types.js'
 import { declineWith } from './decline.js'
+import { reasonsFor } from './reasons.js'
 
 export type OperatorType = 'government' | 'private'
 
@@ -49,12 +50,7 @@ export interface EntryPrice {
   concession: string | null
 }
 
-const ENTRY_REASONS: Record<string, Message> = {
-  NOT_OFFERED_HERE: { zh: '本市未开通该业务', en: 'This service is not offered in this city' },
-  VENUE_UNKNOWN: { zh: '终端所在场馆未登记票价', en: 'The terminal\'s venue has no tariff' },
-  TICKET_UNKNOWN: { zh: '该场馆没有此票种', en: 'This venue has no such ticket' },
-  ALREADY_ENTERED: { zh: '今日已入场', en: 'Already entered today' }
-}
+const ENTRY_REASONS = reasonsFor('NOT_OFFERED_HERE', 'VENUE_UNKNOWN', 'TICKET_UNKNOWN', 'ALREADY_ENTERED')
 
 const ENTRY_CONTEXT_SCHEMA = {
   type: 'object',

@@ -40,6 +40,9 @@ export interface TapFacts {
   /** Scenario-specific context, already validated against the module's context schema. */
   context: Record<string, unknown>
   cardType: 'physical' | 'qr'
+  /** Epoch ms the service received the tap, when the caller passes it: lets a module bound how far
+   *  back `at` may move its risk counters (terminal-payment `backdateMinutesMax`). Optional. */
+  receivedAtMs?: number
 }
 
 export interface CardFacts {

@@ -13,11 +13,11 @@ const tariffs: Record<string, Record<CityCode, OfferTariff>> = { 'cruise-ticket'
 
 const holder: CardFacts = { cardNo: 'ZZ0000001', issuer: '410100', issuerCity: 'zhengzhou', birthDate: '1985-04-12', categories: [], balances: { bank: 1_000_000, medical: 0 } }
 
-interface Tap { scenario: string, city: CityCode, amount: number | null, on?: string }
+interface Tap { scenario: string, city: CityCode, amount: number | null, on?: string, context?: Record<string, unknown> }
 
 function input (tap: Tap, state: Map<string, unknown>, tariff?: OfferTariff): RuleInput<OfferTariff | undefined> {
   return {
-    tap: { tapId: 't', at: localTime(Date.parse(`${tap.on ?? '2026-07-01'}T10:00:00+08:00`), 480), amount: tap.amount, context: {}, cardType: 'physical' },
+    tap: { tapId: 't', at: localTime(Date.parse(`${tap.on ?? '2026-07-01'}T10:00:00+08:00`), 480), amount: tap.amount, context: tap.context ?? {}, cardType: 'physical' },
     card: holder,
     terminal: { terminalId: 'pos-1', city: tap.city, scenario: tap.scenario, operator: 'cruise-agency', location: {} },
     scenario: { code: tap.scenario, domain: 'finance', module: 'cardholder-offer', pricedAtTerminal: true, accounts: ['bank'] },
@@ -37,7 +37,9 @@ function run (taps: Tap[], state = new Map<string, unknown>(), tariff?: OfferTar
 }
 
 const paid = (amount: number): Record<string, unknown> => ({ decision: 'approved', payments: [{ account: 'bank', amount }] })
-const cruise = (amount: number, city: CityCode = 'qingdao', on?: string): Tap => ({ scenario: 'cruise-ticket', city, amount, ...(on === undefined ? {} : { on }) })
+/** A cruise ticket for the sailing `voyage` (default: the launch voyage of 2026-07-01), bought on `on`. */
+const cruise = (amount: number, city: CityCode = 'qingdao', on?: string, voyage: string | null = '2026-07-01'): Tap =>
+  ({ scenario: 'cruise-ticket', city, amount, ...(on === undefined ? {} : { on }), ...(voyage === null ? {} : { context: { voyage } }) })
 
 const cases: Array<{ name: string, taps: Tap[], tariff?: OfferTariff, expect: Array<Record<string, unknown>> }> = [
   {
@@ -53,15 +55,31 @@ const cases: Array<{ name: string, taps: Tap[], tariff?: OfferTariff, expect: Ar
     taps: [cruise(400_000), cruise(400_000, 'jinan')],
     expect: [paid(305_000), paid(400_000)]
   },
+  // Source: the seed article — 立减950元起 on the two 理想号 voyages, 2026-07-01 and 2026-07-05; no threshold.
   {
-    name: 'below the threshold: full price, and the offer stays unused',
-    taps: [cruise(299_999), cruise(300_000)],
-    expect: [paid(299_999), paid(205_000)]
+    name: 'the second voyage has the offer too; any ticket price',
+    taps: [cruise(120_000, 'zhengzhou', '2026-06-20', '2026-07-05')],
+    expect: [{ ...paid(25_000), details: { reductionFen: 95_000, voyage: '2026-07-05' } }]
   },
   {
-    name: 'before the offer starts: full price',
-    taps: [cruise(500_000, 'qingdao', '2026-06-30'), cruise(500_000, 'qingdao', '2026-07-01')],
-    expect: [paid(500_000), paid(405_000)]
+    name: 'a sailing the article does not name: full price, offer unused',
+    taps: [cruise(500_000, 'qingdao', '2026-07-01', '2026-07-09'), cruise(500_000)],
+    expect: [{ ...paid(500_000), details: { offer: null } }, paid(405_000)]
+  },
+  {
+    name: 'no voyage named: full price',
+    taps: [cruise(500_000, 'qingdao', undefined, null)],
+    expect: [{ ...paid(500_000), details: { offer: null, voyage: null } }]
+  },
+  {
+    name: 'a ticket bought after its sailing day: full price',
+    taps: [cruise(500_000, 'qingdao', '2026-07-02', '2026-07-01')],
+    expect: [paid(500_000)]
+  },
+  {
+    name: 'bought weeks before the sailing: the offer applies (no invented sale window)',
+    taps: [cruise(500_000, 'qingdao', '2026-05-15', '2026-07-05')],
+    expect: [paid(405_000)]
   },
   {
     name: 'merchant offer: 20 off from 100',
@@ -109,4 +127,6 @@ t.test('context schema', async t => {
   t.ok(validate({}))
   t.ok(validate({ reference: 'ORDER-1' }))
   t.notOk(validate({ offer: 'x' }), 'the terminal cannot pick an offer')
+  t.ok(validate({ voyage: '2026-07-05' }))
+  t.notOk(validate({ voyage: 'July 5' }), 'a voyage is a local date')
 })

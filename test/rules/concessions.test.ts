@@ -3,7 +3,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { isPeak, isPublicHoliday, isWorkingDay } from '../../src/rules/calendar.js'
 import {
-  applyFareLevel, freeRideWrite, freeRidesKey, holderAgeOn, transitConcession,
+  applyFareLevel, freeRideWrite, holderAgeOn, transitConcession,
   type ConcessionCity, type FareLevel, type Policies, type TransitMode
 } from '../../src/rules/concessions.js'
 import { localTime } from '../../src/rules/local-time.js'
@@ -17,8 +17,10 @@ const cityOf = (code: CityCode): ConcessionCity => cities.find(c => c.city === c
 const ISSUER: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 const at = (iso: string): LocalTime => localTime(Date.parse(iso), 480)
 
-function card (issuerCity: CityCode, birthDate: string | null, categories: string[] = []): CardFacts {
-  return { cardNo: 'T00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories, balances: { bank: 10_000, medical: 0 } }
+/** A holder living where the card was issued unless `residentOf` says otherwise (null: no local residence on record). */
+function card (issuerCity: CityCode, birthDate: string | null, categories: string[] = [], residentOf: CityCode | null = issuerCity): CardFacts {
+  const residence = residentOf === null ? [] : [`resident:${residentOf}`]
+  return { cardNo: 'T00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories: [...categories, ...residence], balances: { bank: 10_000, medical: 0 } }
 }
 
 const senior = (issuerCity: CityCode): CardFacts => card(issuerCity, '1950-03-01')
@@ -51,9 +53,12 @@ const cases: Case[] = [
   // Jinan: disabled (Jinan cards) and veterans (any card) free; not in Qingdao.
   { name: 'Jinan disabled', card: card('jinan', '1978-06-30', ['disabled']), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'jinan-disabled' } },
   { name: 'Jinan veteran', card: card('jinan', '1968-01-15', ['veteran']), city: 'jinan', mode: 'metro', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'jinan-veteran' } },
-  { name: 'Qingdao-issued disabled in Jinan (issuer-city)', card: card('qingdao', '1978-06-30', ['disabled']), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
+  { name: 'Qingdao resident, disabled, in Jinan (Jinan residents only)', card: card('qingdao', '1978-06-30', ['disabled']), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
+  // Issue 12 finding 4: residency is not the issuer.
+  { name: 'Qingdao-issued card of a Jinan resident, disabled, in Jinan', card: card('qingdao', '1978-06-30', ['disabled'], 'jinan'), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'jinan-disabled' } },
+  { name: 'Jinan-issued card, disabled, no Jinan residence on record', card: card('jinan', '1978-06-30', ['disabled'], null), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
   { name: 'Zhengzhou-issued veteran in Jinan (any)', card: card('zhengzhou', '1968-01-15', ['veteran']), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'jinan-veteran' } },
-  { name: 'Jinan disabled in Qingdao: a Jinan rule only', card: card('jinan', '1978-06-30', ['disabled']), city: 'qingdao', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
+  { name: 'Jinan disabled on the Qingdao metro: a Jinan rule only', card: card('jinan', '1978-06-30', ['disabled']), city: 'qingdao', mode: 'metro', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
 
   // Zhengzhou: residents 60+ free off-peak on working days, all day on rest days, 80 rides a month.
   { name: 'ZZ senior 08:00 working day: peak', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full', policyId: null } },
@@ -67,16 +72,31 @@ const cases: Case[] = [
   { name: 'ZZ senior Saturday 08:00', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-07-04T08:00:00+08:00', expect: { level: 'free' } },
   { name: 'ZZ senior National Day 08:00', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-10-01T08:00:00+08:00', expect: { level: 'free' } },
   { name: 'ZZ senior Sunday moved to work, 08:00', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-09-20T08:00:00+08:00', expect: { level: 'full' } },
-  { name: 'ZZ senior, 79 rides used', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { [freeRidesKey('2026-07')]: 79 }, expect: { level: 'free', usesAllowance: true } },
-  { name: 'ZZ senior, 80 rides used: the 81st pays', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { [freeRidesKey('2026-07')]: 80 }, expect: { level: 'full', allowanceExhausted: true } },
-  { name: 'ZZ senior, last month\'s count does not matter', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-08-03T10:00:00+08:00', state: { [freeRidesKey('2026-07')]: 80 }, expect: { level: 'free' } },
+  { name: 'ZZ senior, 79 rides used', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { 'transit:freeRides': { '2026-07': 79 } }, expect: { level: 'free', usesAllowance: true } },
+  { name: 'ZZ senior, 80 rides used: the 81st pays', card: senior('zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, state: { 'transit:freeRides': { '2026-07': 80 } }, expect: { level: 'full', allowanceExhausted: true } },
+  { name: 'ZZ senior, last month\'s count does not matter', card: senior('zhengzhou'), city: 'zhengzhou', at: '2026-08-03T10:00:00+08:00', state: { 'transit:freeRides': { '2026-07': 80 } }, expect: { level: 'free' } },
   { name: 'Jinan senior in Zhengzhou (residents only)', card: senior('jinan'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, expect: { level: 'full' } },
+  { name: 'Jinan-issued card of a Zhengzhou resident aged 76, in Zhengzhou', card: card('jinan', '1950-03-01', [], 'zhengzhou'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, expect: { level: 'free', policyId: 'zhengzhou-senior' } },
+  { name: 'Zhengzhou-issued card of a senior living in Qingdao, in Zhengzhou', card: card('zhengzhou', '1950-03-01', [], 'qingdao'), city: 'zhengzhou', at: `${WEEKDAY}T10:00:00+08:00`, expect: { level: 'full' } },
 
   // Zhengzhou: primary and secondary students half fare.
   { name: 'ZZ student aged 15', card: card('zhengzhou', '2010-09-01', ['student']), city: 'zhengzhou', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'half', policyId: 'zhengzhou-student' } },
   { name: 'ZZ student aged 20 (university)', card: card('zhengzhou', '2006-01-01', ['student']), city: 'zhengzhou', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
   { name: 'Jinan student in Zhengzhou', card: card('jinan', '2010-09-01', ['student']), city: 'zhengzhou', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
-  { name: 'ZZ student in Jinan', card: card('zhengzhou', '2010-09-01', ['student']), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } }
+  { name: 'ZZ student in Jinan', card: card('zhengzhou', '2010-09-01', ['student']), city: 'jinan', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
+
+  // Qingdao buses (third-party guide, shared/docs/domain.md second review): disabled free, students half,
+  // veterans free only with Qingdao residence. Buses only: metro unconfirmed.
+  { name: 'Qingdao: disabled rider, any card', card: card('zhengzhou', '1978-06-30', ['disabled']), city: 'qingdao', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'qingdao-disabled' } },
+  { name: 'Qingdao: student half fare', card: card('jinan', '2006-01-01', ['student']), city: 'qingdao', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'half', policyId: 'qingdao-student' } },
+  { name: 'Qingdao: veteran with Qingdao residence', card: card('qingdao', '1968-01-15', ['veteran']), city: 'qingdao', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'qingdao-veteran' } },
+  { name: 'Qingdao: veteran living in Jinan pays', card: card('qingdao', '1968-01-15', ['veteran'], 'jinan'), city: 'qingdao', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
+  { name: 'Qingdao: the bus concessions are not metro ones (unconfirmed there)', card: card('qingdao', '1978-06-30', ['disabled']), city: 'qingdao', mode: 'metro', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } },
+  // Zhengzhou buses (shared/docs/domain.md second review): disabled veterans, police injured on duty, blind people free.
+  { name: 'Zhengzhou: disabled veteran', card: card('jinan', '1960-01-01', ['disabled-veteran']), city: 'zhengzhou', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'zhengzhou-disabled-veteran' } },
+  { name: 'Zhengzhou: police officer injured on duty', card: card('zhengzhou', '1975-01-01', ['police-injured']), city: 'zhengzhou', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'zhengzhou-police-injured' } },
+  { name: 'Zhengzhou: blind rider', card: card('qingdao', '1990-01-01', ['blind']), city: 'zhengzhou', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'free', policyId: 'zhengzhou-blind' } },
+  { name: 'Zhengzhou: a veteran without a disability pays', card: card('zhengzhou', '1968-01-15', ['veteran']), city: 'zhengzhou', mode: 'bus', at: `${WEEKDAY}T08:00:00+08:00`, expect: { level: 'full' } }
 ]
 
 t.test('transit concessions', async t => {
@@ -112,9 +132,11 @@ t.test('fare levels round half fares down', async t => {
 })
 
 t.test('free-ride allowance counter', async t => {
-  t.same(freeRideWrite({ get: () => undefined }, '2026-07'), { key: 'transit:freeRides:2026-07', value: 1 })
-  t.same(freeRideWrite({ get: () => 41 }, '2026-07'), { key: 'transit:freeRides:2026-07', value: 42 })
-  t.same(freeRideWrite({ get: () => 'junk' }, '2026-07'), { key: 'transit:freeRides:2026-07', value: 1 }, 'corrupt value counts as none')
+  t.same(freeRideWrite({ get: () => undefined }, '2026-07'), { key: 'transit:freeRides', value: { '2026-07': 1 } })
+  t.same(freeRideWrite({ get: () => ({ '2026-07': 41 }) }, '2026-07'), { key: 'transit:freeRides', value: { '2026-07': 42 } })
+  t.same(freeRideWrite({ get: () => 'junk' }, '2026-07'), { key: 'transit:freeRides', value: { '2026-07': 1 } }, 'corrupt value counts as none')
+  // Bounded: two months kept, older ones pruned on write (source: project rule, issue 12 constraints).
+  t.same(freeRideWrite({ get: () => ({ '2026-05': 80, '2026-06': 3 }) }, '2026-07'), { key: 'transit:freeRides', value: { '2026-06': 3, '2026-07': 1 } }, 'the oldest month expires')
 })
 
 t.test('calendar', async t => {
@@ -137,7 +159,7 @@ t.test('policy data is well formed', async t => {
   const ids = policies.transit.concessions.map(r => r.id)
   t.equal(new Set(ids).size, ids.length, 'concession ids unique')
   for (const rule of policies.transit.concessions) {
-    t.ok(['any', 'issuer-city', 'issuer-province'].includes(rule.residency), `${rule.id} residency`)
+    t.ok(['any', 'local-resident', 'issuer-city', 'issuer-province'].includes(rule.residency), `${rule.id} residency`)
     t.ok(rule.modes.length > 0 && rule.modes.every(m => m === 'bus' || m === 'metro'), `${rule.id} modes`)
     t.ok(rule.name.zh.length > 0 && rule.name.en.length > 0, `${rule.id} named`)
   }

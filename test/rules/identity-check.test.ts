@@ -11,15 +11,26 @@ const SCENARIOS = ['employment-registration', 'insurance-registration', 'insuran
 const tariffs = Object.fromEntries(SCENARIOS.map(scenario => [scenario,
   JSON.parse(readFileSync(new URL(`../../fixtures/tariffs/${scenario}.json`, import.meta.url), 'utf8'))])) as Record<string, Record<CityCode, IdentityTariff>>
 
-const zhengzhouCard: CardFacts = { cardNo: 'ZZ0000001', issuer: '410100', issuerCity: 'zhengzhou', birthDate: '1950-03-01', categories: [], balances: { bank: 0, medical: 0 } }
+const zhengzhouCard: CardFacts = { cardNo: 'ZZ0000001', issuer: '410100', issuerCity: 'zhengzhou', birthDate: '1950-03-01', categories: ['retiree', 'insured:employee'], balances: { bank: 0, medical: 0 } }
+const worker: CardFacts = { ...zhengzhouCard, birthDate: '1990-05-01', categories: ['insured:employee'] }
+/** The holder each scenario is for (its tariff's eligibility). */
+const ELIGIBLE: Record<string, CardFacts> = {
+  'employment-registration': worker,
+  'insurance-registration': worker,
+  'insurance-transfer': worker,
+  'benefit-certification': zhengzhouCard,
+  'work-injury-determination': worker,
+  'medical-identity': zhengzhouCard,
+  'government-identity': zhengzhouCard
+}
 
-interface Tap { scenario: string, city?: CityCode, on?: string, context?: Record<string, unknown> }
+interface Tap { scenario: string, city?: CityCode, on?: string, context?: Record<string, unknown>, card?: CardFacts }
 
 function input (tap: Tap, state: Record<string, unknown> = {}, tariff?: IdentityTariff): RuleInput<IdentityTariff | undefined> {
   const city = tap.city ?? 'jinan'
   return {
     tap: { tapId: 't', at: localTime(Date.parse(`${tap.on ?? '2026-07-01'}T10:00:00+08:00`), 480), amount: null, context: tap.context ?? {}, cardType: 'qr' },
-    card: zhengzhouCard,
+    card: tap.card ?? ELIGIBLE[tap.scenario] ?? zhengzhouCard,
     terminal: { terminalId: 'hr-1', city, scenario: tap.scenario, operator: `${city}-hr`, location: {} },
     scenario: { code: tap.scenario, domain: 'hr', module: 'identity-check', pricedAtTerminal: false, accounts: ['bank'] },
     tariff: tariff ?? tariffs[tap.scenario]?.[city],
@@ -29,7 +40,7 @@ function input (tap: Tap, state: Record<string, unknown> = {}, tariff?: Identity
   }
 }
 
-t.test('every identity scenario approves a valid card with nothing to pay', async t => {
+t.test('every identity scenario approves an eligible card with nothing to pay', async t => {
   for (const scenario of SCENARIOS) {
     const decision = identityCheck.decide(input({ scenario, context: { reference: 'CASE-1' } }))
     t.match(decision, { decision: 'approved', payments: [{ account: 'bank', amount: 0 }], details: { scenario, crossCity: true, insuredCity: 'zhengzhou', reference: 'CASE-1' } }, scenario)
@@ -54,6 +65,43 @@ t.test('once-a-period checks', async t => {
     t.match(decision, c.expect, c.name)
     if ('writes' in c) t.same(decision.decision === 'approved' ? decision.stateWrites : undefined, c.writes, `${c.name}: state`)
   }
+})
+
+const child: CardFacts = { ...worker, birthDate: '2021-05-20', categories: [] }
+const uninsured: CardFacts = { ...worker, categories: [] }
+const thirty: CardFacts = { ...worker, birthDate: '1996-01-01', categories: ['insured:employee'] }
+// Issue 12 finding 1: eligibility per scenario, source next to each case (also in each tariff's _sources).
+const eligibility: Array<{ name: string, tap: Tap, expect: Record<string, unknown> }> = [
+  // Labour Law art. 15: no employment under 16.
+  { name: 'a 5-year-old does not register employment', tap: { scenario: 'employment-registration', card: child }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'ageMin', ageMin: 16 } } },
+  { name: 'registering employment on the 16th birthday', tap: { scenario: 'employment-registration', on: '2026-05-20', card: { ...worker, birthDate: '2010-05-20' } }, expect: { decision: 'approved' } },
+  { name: 'the day before the 16th birthday', tap: { scenario: 'employment-registration', on: '2026-05-19', card: { ...worker, birthDate: '2010-05-20' } }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE' } },
+  // SPC labour-dispute interpretation (I) art. 32: a pensioner's new work is a labour-service relation.
+  { name: 'a pensioner does not register employment', tap: { scenario: 'employment-registration', card: zhengzhouCard }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'categoriesNone', category: 'retiree' } } },
+  { name: 'an unknown birth date cannot prove working age', tap: { scenario: 'employment-registration', card: { ...worker, birthDate: null } }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'birthDate' } } },
+  // Resident medical insurance enrols newborns: anyone may register.
+  { name: 'a child registers for insurance', tap: { scenario: 'insurance-registration', card: child }, expect: { decision: 'approved' } },
+  // MOHRSS 人社厅发〔2018〕107号: certification is for benefit recipients.
+  { name: 'a 30-year-old non-pensioner does not certify benefits', tap: { scenario: 'benefit-certification', card: thirty }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'categoriesAny', categoriesAny: ['retiree'] } } },
+  { name: 'a pensioner certifies', tap: { scenario: 'benefit-certification', card: zhengzhouCard }, expect: { decision: 'approved' } },
+  { name: 'an uninsured holder has nothing to transfer', tap: { scenario: 'insurance-transfer', card: uninsured }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE' } },
+  { name: 'resident insurance transfers too', tap: { scenario: 'insurance-transfer', card: { ...worker, categories: ['insured:resident'] } }, expect: { decision: 'approved' } },
+  // Regulation on Work-Related Injury Insurance art. 2: employees.
+  { name: 'work-injury determination needs an employee', tap: { scenario: 'work-injury-determination', card: { ...worker, categories: ['insured:resident'] } }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE' } },
+  { name: 'medical identity needs basic medical insurance', tap: { scenario: 'medical-identity', card: uninsured }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE' } },
+  { name: 'government identity: anyone with a valid card', tap: { scenario: 'government-identity', card: child }, expect: { decision: 'approved' } }
+]
+
+t.test('eligibility', async t => {
+  for (const c of eligibility) t.match(identityCheck.decide(input(c.tap)), c.expect, c.name)
+})
+
+t.test('work-injury determination opens the case settlement requires', async t => {
+  const decision = identityCheck.decide(input({ scenario: 'work-injury-determination', city: 'qingdao', context: { reference: 'WI-77' } }))
+  t.match(decision, { decision: 'approved', details: { caseOpened: 'work-injury' } })
+  t.same(decision.decision === 'approved' ? decision.stateWrites : undefined, [{ key: 'case:work-injury', value: { openedOn: '2026-07-01', city: 'qingdao', reference: 'WI-77' } }])
+  const other = identityCheck.decide(input({ scenario: 'employment-registration' }))
+  t.notOk(other.decision === 'approved' && other.stateWrites, 'other checks open no case')
 })
 
 t.test('no tariff in the city', async t => {

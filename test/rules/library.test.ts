@@ -4,23 +4,24 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { localTime } from '../../src/rules/local-time.js'
-import { addDays, library, type LibraryTariff, type Loan } from '../../src/rules/library.js'
+import { addDays, library, type LibraryRules, type LibraryTariff, type Loan } from '../../src/rules/library.js'
 import type { CardFacts, CityCode, RuleDecision, RuleInput } from '../../src/rules/types.js'
 
 const tariffs = JSON.parse(readFileSync(new URL('../../fixtures/tariffs/library.json', import.meta.url), 'utf8')) as Record<CityCode, LibraryTariff>
+const MAIN_LIBRARY: Record<CityCode, string> = { jinan: 'jn-library', qingdao: 'qd-library', zhengzhou: 'zz-library' }
 
 const holder: CardFacts = { cardNo: 'ZZ0000001', issuer: '410100', issuerCity: 'zhengzhou', birthDate: '1985-04-12', categories: [], balances: { bank: 0, medical: 0 } }
 
 interface Item { id: string, value?: number, kind?: string }
-interface Tap { action: 'borrow' | 'return' | 'renew', items: Item[], on?: string, city?: CityCode }
+interface Tap { action: 'borrow' | 'return' | 'renew', items: Item[], on?: string, city?: CityCode, venue?: string, birthDate?: string }
 interface Expect { decision: 'approved' | 'declined', reason?: string, details?: Record<string, unknown> }
 
 function input (tap: Tap, state: Map<string, unknown>, tariff?: LibraryTariff): RuleInput<LibraryTariff | undefined> {
   const city = tap.city ?? 'jinan'
   return {
     tap: { tapId: 't', at: localTime(Date.parse(`${tap.on ?? '2026-07-01'}T10:00:00+08:00`), 480), amount: null, context: { action: tap.action, items: tap.items }, cardType: 'physical' },
-    card: holder,
-    terminal: { terminalId: 'lib-1', city, scenario: 'library', operator: 'lib', location: { venue: `${city}-library` } },
+    card: tap.birthDate === undefined ? holder : { ...holder, birthDate: tap.birthDate },
+    terminal: { terminalId: 'lib-1', city, scenario: 'library', operator: 'lib', location: { venue: tap.venue ?? MAIN_LIBRARY[city] } },
     scenario: { code: 'library', domain: 'culture', module: 'library', pricedAtTerminal: false, accounts: ['bank'] },
     tariff: tariff ?? tariffs[city],
     policies: {},
@@ -164,14 +165,96 @@ const cases: Array<{ name: string, taps: Tap[], expect: Expect[] }> = [
       { decision: 'declined', reason: 'LOAN_LIMIT' }
     ]
   },
+  // Source: issue 12 finding 3 — libraries are per library system, not per city.
   {
-    name: 'loans are per city: a Jinan loan cannot be returned in Zhengzhou, nor counts there',
+    name: 'Jinan Library and Shandong Library are separate systems: a loan at one neither returns nor counts at the other',
     taps: [
       { action: 'borrow', items: [book('B1'), book('B2'), book('B3')] },
-      { action: 'return', items: [{ id: 'B1' }], city: 'zhengzhou' },
-      { action: 'borrow', items: [book('Z1'), book('Z2'), book('Z3')], city: 'zhengzhou' }
+      { action: 'return', items: [{ id: 'B1' }], venue: 'jn-shandong-library' },
+      { action: 'borrow', items: [book('S1'), book('S2'), book('S3'), book('S4')], venue: 'jn-shandong-library' },
+      { action: 'borrow', items: [book('S5')], venue: 'jn-shandong-library' }
     ],
-    expect: [{ decision: 'approved' }, { decision: 'declined', reason: 'NOT_ON_LOAN' }, { decision: 'approved', details: { itemsOnLoan: 3 } }]
+    expect: [{ decision: 'approved' }, { decision: 'declined', reason: 'NOT_ON_LOAN' }, { decision: 'approved', details: { itemsOnLoan: 4 } }, { decision: 'declined', reason: 'LOAN_LIMIT', details: { itemsMax: 4 } }]
+  },
+  // Source: Shandong Library reader notice — 30 days, one renewal of 30 days, 0.1 yuan a day, return overdue items first.
+  {
+    name: 'Shandong Library: overdue blocks, the return reports 0.1 yuan a day',
+    taps: [
+      { action: 'borrow', items: [book('S1')], venue: 'jn-shandong-library' },
+      { action: 'borrow', items: [book('S2')], venue: 'jn-shandong-library', on: '2026-08-05' },
+      { action: 'return', items: [{ id: 'S1' }], venue: 'jn-shandong-library', on: '2026-08-05' }
+    ],
+    expect: [{ decision: 'approved', details: { dueOn: '2026-07-31' } }, { decision: 'declined', reason: 'OVERDUE' }, { decision: 'approved', details: { overdueFeeFen: 50, overdue: [{ id: 'S1', daysOverdue: 5, feeFen: 50 }] } }]
+  },
+  {
+    name: 'Zhengzhou Library and Henan Provincial Library are separate systems',
+    taps: [
+      { action: 'borrow', items: [book('Z1'), book('Z2'), book('Z3')], city: 'zhengzhou' },
+      { action: 'borrow', items: [book('H1'), book('H2'), book('H3')], city: 'zhengzhou', venue: 'zz-henan-library' },
+      { action: 'return', items: [{ id: 'Z1' }], city: 'zhengzhou', venue: 'zz-henan-library' }
+    ],
+    expect: [{ decision: 'approved' }, { decision: 'approved', details: { itemsOnLoan: 3 } }, { decision: 'declined', reason: 'NOT_ON_LOAN' }]
+  },
+  {
+    name: 'a desk at no library system of the tariff',
+    taps: [{ action: 'borrow', items: [book('X1')], venue: 'jn-baotu-spring' }],
+    expect: [{ decision: 'declined', reason: 'VENUE_UNKNOWN', details: { venue: 'jn-baotu-spring' } }]
+  },
+  // Source: qdlib.net 借阅服务 — periodicals 60 days and not renewable; a book renews once for 30 days.
+  {
+    name: 'Qingdao: a periodical is lent 60 days and does not renew; a book renews once',
+    taps: [
+      { action: 'borrow', items: [book('P1', 1000, 'periodical'), book('Q1')], city: 'qingdao' },
+      { action: 'renew', items: [{ id: 'P1' }], city: 'qingdao', on: '2026-07-10' },
+      { action: 'renew', items: [{ id: 'Q1' }], city: 'qingdao', on: '2026-07-10' }
+    ],
+    expect: [
+      { decision: 'approved', details: { items: [{ id: 'P1', dueOn: '2026-08-30' }, { id: 'Q1', dueOn: '2026-07-31' }] } },
+      { decision: 'declined', reason: 'RENEWAL_LIMIT', details: { kind: 'periodical', renewalsMax: 0 } },
+      { decision: 'approved', details: { dueOn: [{ id: 'Q1', dueOn: '2026-08-30' }] } }
+    ]
+  },
+  // Source: qdlib.net — 0.05 yuan an item a day, at most 9 yuan an item; under 10 yuan owed borrowing goes on.
+  {
+    name: 'Qingdao: overdue fees block only from 10 yuan',
+    taps: [
+      { action: 'borrow', items: [book('Q1'), book('Q2')], city: 'qingdao' },
+      // 2026-07-31 due; 2026-10-08 is 69 days late: 2 × 3.45 yuan = 6.90 yuan, borrowing goes on.
+      { action: 'borrow', items: [book('Q3')], city: 'qingdao', on: '2026-10-08' },
+      // 2026-11-10: Q1, Q2 102 days late (2 × 5.10 yuan) and Q3 (due 11-07) 3 days (0.15): 10.35 yuan, blocked.
+      { action: 'borrow', items: [book('Q4')], city: 'qingdao', on: '2026-11-10' },
+      { action: 'renew', items: [{ id: 'Q3' }], city: 'qingdao', on: '2026-11-10' }
+    ],
+    expect: [
+      { decision: 'approved' },
+      { decision: 'approved' },
+      { decision: 'declined', reason: 'OVERDUE_FEES', details: { feesFen: 1035, blockFromFeeFen: 1000 } },
+      { decision: 'declined', reason: 'OVERDUE_FEES' }
+    ]
+  },
+  {
+    name: 'Qingdao: one item\'s fee stops at 9 yuan',
+    taps: [
+      { action: 'borrow', items: [book('Q1')], city: 'qingdao' },
+      { action: 'return', items: [{ id: 'Q1' }], city: 'qingdao', on: '2027-07-31' }
+    ],
+    expect: [{ decision: 'approved' }, { decision: 'approved', details: { overdue: [{ id: 'Q1', daysOverdue: 365, feeFen: 900 }] } }]
+  },
+  // Source: 163.com Qingdao deposit-free cards — the children's card lends 3 children's books.
+  {
+    name: 'Qingdao: a child\'s card lends 3 books and no periodicals, at the main library and the children\'s branch alike',
+    taps: [
+      { action: 'borrow', items: [book('C1'), book('C2')], city: 'qingdao', venue: 'qd-children-library', birthDate: '2016-05-01' },
+      { action: 'borrow', items: [book('C3'), book('C4')], city: 'qingdao', birthDate: '2016-05-01' },
+      { action: 'borrow', items: [book('P1', 500, 'periodical')], city: 'qingdao', birthDate: '2016-05-01' },
+      { action: 'return', items: [{ id: 'C1' }], city: 'qingdao', birthDate: '2016-05-01' }
+    ],
+    expect: [
+      { decision: 'approved', details: { cardType: 'child' } },
+      { decision: 'declined', reason: 'LOAN_LIMIT', details: { cardType: 'child', itemsMax: 3 } },
+      { decision: 'declined', reason: 'LOAN_LIMIT', details: { kind: 'periodical', itemsMax: 0 } },
+      { decision: 'approved', details: { itemsOnLoan: 1 } }
+    ]
   }
 ]
 
@@ -189,19 +272,20 @@ t.test('every decision moves no money and declines are documented', async t => {
   }
 })
 
-t.test('state holds the loans of the city', async t => {
+t.test('state holds the loans of the library system', async t => {
   const state = new Map<string, unknown>()
   run([{ action: 'borrow', items: [book('B1', 2500)] }], state)
-  const loans = state.get('library:loans:jinan') as Loan[]
+  const loans = state.get('library:loans:jinan-library') as Loan[]
   t.same(loans, [{ id: 'B1', value: 2500, kind: 'book', dueOn: '2026-07-31', renewals: 0 }])
   run([{ action: 'return', items: [{ id: 'B1' }] }], state)
-  t.notOk(state.has('library:loans:jinan'), 'an empty list deletes the key')
-  state.set('library:loans:jinan', [{ id: 'junk' }, 'junk', null])
+  t.notOk(state.has('library:loans:jinan-library'), 'an empty list deletes the key')
+  state.set('library:loans:jinan-library', [{ id: 'junk' }, 'junk', null])
   t.match(run([{ action: 'borrow', items: [book('B2')] }], state), [{ decision: 'approved', details: { itemsOnLoan: 1 } }], 'malformed state is ignored')
 })
 
 t.test('overdue allowed by the tariff', async t => {
-  const lenient = { ...tariffs.jinan, overdue: 'allow' as const }
+  const jinanLibrary = tariffs.jinan.systems['jinan-library'] as LibraryRules
+  const lenient: LibraryTariff = { systems: { 'jinan-library': { ...jinanLibrary, overdue: { ...jinanLibrary.overdue, blocks: 'never' } } } }
   const decisions = run([
     { action: 'borrow', items: [book('B1')] },
     { action: 'borrow', items: [book('B2')], on: '2026-09-01' }

@@ -22,25 +22,26 @@ const cityOf = (code: CityCode): any => cities.find(c => c.city === code)
 const ISSUER: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 const epochOf = (iso: string): number => Date.parse(iso)
 
+/** A holder living where the card was issued (residence is a holder category, src/rules/holder.ts). */
 function card (issuerCity: CityCode, birthDate: string | null, categories: string[] = [], bankFen = 10_000): CardFacts {
-  return { cardNo: 'M00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories, balances: { bank: bankFen, medical: 0 } }
+  return { cardNo: 'M00000001', issuer: ISSUER[issuerCity], issuerCity, birthDate, categories: [...categories, `resident:${issuerCity}`], balances: { bank: bankFen, medical: 0 } }
 }
 const adult = (c: CityCode, bankFen?: number): CardFacts => card(c, '1985-04-12', [], bankFen)
 const senior = (c: CityCode, bankFen?: number): CardFacts => card(c, '1950-03-01', [], bankFen)
 
-interface Gate { city: CityCode, station: string, direction: 'in' | 'out', at: string }
+interface Gate { city: CityCode, station: string, direction: 'in' | 'out', at: string, pass?: string }
 type Expect =
   | { decision: 'approved', amount: number, details?: Record<string, unknown>, writes?: Record<string, unknown> }
   | { decision: 'declined', reason: string }
 interface Case { name: string, card: CardFacts, tap: Gate, state?: Record<string, unknown>, expect: Expect }
 
-function decideMetro (holder: CardFacts, gate: Gate, state: Record<string, unknown> = {}): RuleDecision {
+function decideMetro (holder: CardFacts, gate: Gate, state: Record<string, unknown> = {}, tariff: MetroTariff = tariffs[gate.city]): RuleDecision {
   const input: RuleInput<MetroTariff> = {
-    tap: { tapId: `${gate.station}-${gate.at}`, at: localTime(epochOf(gate.at), 480), amount: null, context: { direction: gate.direction }, cardType: 'physical' },
+    tap: { tapId: `${gate.station}-${gate.at}`, at: localTime(epochOf(gate.at), 480), amount: null, context: { direction: gate.direction, ...(gate.pass === undefined ? {} : { pass: gate.pass }) }, cardType: 'physical' },
     card: holder,
     terminal: { terminalId: `${gate.station}-gate-1`, city: gate.city, scenario: 'metro', operator: `${gate.city}-metro`, location: { station: gate.station } },
     scenario: scenarioOf('metro'),
-    tariff: tariffs[gate.city],
+    tariff,
     policies,
     city: cityOf(gate.city),
     state: { get: key => state[key] }
@@ -116,8 +117,8 @@ const concessionCases: Case[] = [
   { name: 'Zhengzhou student half fare', ...exitAt('zhengzhou', 'zz-zhengzhouzhan', 'zz-dongzhan', IN_AT, OUT_AT, card('zhengzhou', '2010-09-01', ['student']), { level: 'half', policyId: 'zhengzhou-student' }), expect: { decision: 'approved', amount: 150 } },
   {
     name: 'Zhengzhou senior free ride counts toward the allowance at exit',
-    ...exitAt('zhengzhou', 'zz-zhengzhouzhan', 'zz-dongzhan', `${WEEKDAY}T10:00:00+08:00`, `${WEEKDAY}T10:30:00+08:00`, senior('zhengzhou'), { level: 'free', policyId: 'zhengzhou-senior', usesAllowance: true, unfinishedFareFen: 0 }, { 'transit:freeRides:2026-07': 7 }),
-    expect: { decision: 'approved', amount: 0, writes: { 'transit:freeRides:2026-07': 8 } }
+    ...exitAt('zhengzhou', 'zz-zhengzhouzhan', 'zz-dongzhan', `${WEEKDAY}T10:00:00+08:00`, `${WEEKDAY}T10:30:00+08:00`, senior('zhengzhou'), { level: 'free', policyId: 'zhengzhou-senior', usesAllowance: true, unfinishedFareFen: 0 }, { 'transit:freeRides': { '2026-07': 7 } }),
+    expect: { decision: 'approved', amount: 0, writes: { 'transit:freeRides': { '2026-07': 8 } } }
   }
 ]
 
@@ -128,7 +129,7 @@ const entryCases: Case[] = [
   { name: 'entry charges nothing and opens a journey', ...inAt('jinan', 'jn-xizhan', IN_AT, adult('jinan')), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { city: 'jinan', station: 'jn-xizhan', atMs: epochOf(IN_AT), level: 'full', unfinishedFareFen: 900 } } } },
   { name: 'Zhengzhou senior entering at 08:00 on a weekday pays at exit', ...inAt('zhengzhou', 'zz-erqi', `${WEEKDAY}T08:00:00+08:00`, senior('zhengzhou')), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'full', policyId: null } } } },
   { name: 'Zhengzhou senior entering at 10:00 rides free', ...inAt('zhengzhou', 'zz-erqi', `${WEEKDAY}T10:00:00+08:00`, senior('zhengzhou')), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'free', policyId: 'zhengzhou-senior', usesAllowance: true, unfinishedFareFen: 0 } } } },
-  { name: 'Zhengzhou senior\'s 81st ride pays', ...inAt('zhengzhou', 'zz-erqi', `${WEEKDAY}T10:00:00+08:00`, senior('zhengzhou'), { 'transit:freeRides:2026-07': 80 }), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'full', unfinishedFareFen: 700 } } } },
+  { name: 'Zhengzhou senior\'s 81st ride pays', ...inAt('zhengzhou', 'zz-erqi', `${WEEKDAY}T10:00:00+08:00`, senior('zhengzhou'), { 'transit:freeRides': { '2026-07': 80 } }), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'full', unfinishedFareFen: 700 } } } },
   { name: 'Jinan disabled enters free', ...inAt('jinan', 'jn-fangte', IN_AT, card('jinan', '1978-06-30', ['disabled'])), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'free', policyId: 'jinan-disabled' } } } },
   { name: 'Jinan veteran enters free', ...inAt('jinan', 'jn-fangte', IN_AT, card('jinan', '1968-01-15', ['veteran'])), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'free', policyId: 'jinan-veteran' } } } },
   { name: 'a student\'s unfinished fare is half the maximum', ...inAt('zhengzhou', 'zz-erqi', IN_AT, card('zhengzhou', '2010-09-01', ['student'])), expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { level: 'half', unfinishedFareFen: 350 } } } },
@@ -164,16 +165,16 @@ const unpairedCases: Case[] = [
 
 // Qingdao monthly tiers by what was paid this month before the trip: 10% / 20% from 100 yuan /
 // 30% from 200 / 10% from 300. A 3-yuan trip (青岛站→五四广场, 6.5 km).
-const spent = (fen: number): Record<string, unknown> => ({ 'metro:spent:2026-07': fen })
+const spent = (fen: number): Record<string, unknown> => ({ 'metro:spent': { '2026-07': fen } })
 const qingdaoTrip = (more: Record<string, unknown>, extra: Partial<OpenJourney> = {}): Pick<Case, 'card' | 'tap' | 'state'> =>
   exitAt('qingdao', 'qd-qingdaozhan', 'qd-wusilu', IN_AT, OUT_AT, adult('qingdao'), extra, more)
 const tierCases: Case[] = [
-  { name: 'tier: first trip of the month, 10% off', ...qingdaoTrip({}), expect: { decision: 'approved', amount: 270, writes: { 'metro:spent:2026-07': 270 } } },
-  { name: 'tier: 99.99 yuan spent, still 10%', ...qingdaoTrip(spent(9999)), expect: { decision: 'approved', amount: 270, writes: { 'metro:spent:2026-07': 10269 } } },
+  { name: 'tier: first trip of the month, 10% off', ...qingdaoTrip({}), expect: { decision: 'approved', amount: 270, writes: { 'metro:spent': { '2026-07': 270 } } } },
+  { name: 'tier: 99.99 yuan spent, still 10%', ...qingdaoTrip(spent(9999)), expect: { decision: 'approved', amount: 270, writes: { 'metro:spent': { '2026-07': 10269 } } } },
   { name: 'tier: 100 yuan spent, 20% off', ...qingdaoTrip(spent(10000)), expect: { decision: 'approved', amount: 240, details: { tierDiscountPercent: 20 } } },
   { name: 'tier: 200 yuan spent, 30% off', ...qingdaoTrip(spent(20000)), expect: { decision: 'approved', amount: 210, details: { tierDiscountPercent: 30 } } },
   { name: 'tier: 300 yuan spent, back to 10%', ...qingdaoTrip(spent(30000)), expect: { decision: 'approved', amount: 270, details: { tierDiscountPercent: 10 } } },
-  { name: 'tier: last month\'s spend does not count', ...qingdaoTrip({ 'metro:spent:2026-06': 25000 }), expect: { decision: 'approved', amount: 270 } },
+  { name: 'tier: last month\'s spend does not count', ...qingdaoTrip({ 'metro:spent': { '2026-06': 25000 } }), expect: { decision: 'approved', amount: 270 } },
   // Transfer from a bus within 60 min (decided at entry): tiered fare, then 1 yuan off.
   { name: 'transfer: bus→metro 1 yuan cheaper after the tier', ...qingdaoTrip({}, { transfer: true }), expect: { decision: 'approved', amount: 170, details: { transferDiscountFen: 100 }, writes: { 'transit:lastLeg': { mode: 'metro', transferred: true } } } },
   { name: 'transfer with the 20% tier', ...qingdaoTrip(spent(10000), { transfer: true }), expect: { decision: 'approved', amount: 140 } }
@@ -239,7 +240,7 @@ t.test('Qingdao: a month of long commutes climbs every tier and falls back to 10
   // 59.0 km: 8 yuan. 14 trips at 10% off reach 100.80 yuan; 16 at 20% reach 203.20; 18 at 30% reach 304.00; then 10%.
   const expected = [...Array(14).fill(720), ...Array(16).fill(640), ...Array(18).fill(560), ...Array(14).fill(720)]
   t.same(paid, expected)
-  t.equal(rider.state['metro:spent:2026-07'], expected.reduce((a, b) => a + b, 0), 'spend counter is the sum paid')
+  t.equal((rider.state['metro:spent'] as Record<string, number>)['2026-07'], expected.reduce((a, b) => a + b, 0), 'spend counter is the sum paid')
 })
 
 t.test('an unpaired entry never becomes a free ride', async t => {
@@ -256,11 +257,11 @@ t.test('Zhengzhou senior by metro: pays in the peak, free after, pays on the 81s
   t.equal(rider.gate({ city: 'zhengzhou', station: 'zz-dongzhan', direction: 'out', at: `${WEEKDAY}T08:30:00+08:00` }), 300, 'peak: 11.6 km, 3 yuan')
   rider.gate({ city: 'zhengzhou', station: 'zz-dongzhan', direction: 'in', at: `${WEEKDAY}T10:00:00+08:00` })
   t.equal(rider.gate({ city: 'zhengzhou', station: 'zz-erqi', direction: 'out', at: `${WEEKDAY}T10:30:00+08:00` }), 0, 'off-peak: free')
-  t.equal(rider.state['transit:freeRides:2026-07'], 1)
-  rider.state['transit:freeRides:2026-07'] = 80
+  t.same(rider.state['transit:freeRides'], { '2026-07': 1 })
+  rider.state['transit:freeRides'] = { '2026-07': 80 }
   rider.gate({ city: 'zhengzhou', station: 'zz-erqi', direction: 'in', at: `${WEEKDAY}T14:00:00+08:00` })
   t.equal(rider.gate({ city: 'zhengzhou', station: 'zz-dongzhan', direction: 'out', at: `${WEEKDAY}T14:30:00+08:00` }), 300, '81st ride pays')
-  t.equal(rider.state['transit:freeRides:2026-07'], 80, 'a paid ride uses no allowance')
+  t.same(rider.state['transit:freeRides'], { '2026-07': 80 }, 'a paid ride uses no allowance')
 })
 
 t.test('context schema: direction in or out, nothing else', async t => {
@@ -298,4 +299,39 @@ t.test('fare bands: edges are inclusive, beyond adds a step per started N km', a
   t.equal(fareForMetres({ bands: [{ upToKm: 5, fareFen: 200 }] }, 99_000), 200, 'no beyond rule: the last band caps')
   t.match(fareTableProblem({ bands: [{ upToKm: 5, fareFen: 200 }, { upToKm: 4, fareFen: 300 }] }), /ascend/)
   t.match(fareTableProblem({ bands: [] }), /no bands/)
+})
+
+// Issue 12 finding 5. Same-station exit: 10 minutes free (the rule of Shanghai, Tianjin, Nanchang metros;
+// unconfirmed for the three cities, metro.json); later the 0 km minimum fare.
+const passCases: Case[] = [
+  { name: 'same-station exit within 10 minutes is free', ...exitAt('jinan', 'jn-xizhan', 'jn-xizhan', IN_AT, `${WEEKDAY}T08:10:00+08:00`, adult('jinan')), expect: { decision: 'approved', amount: 0, details: { sameStationExit: true }, writes: { 'metro:open': null } } },
+  { name: 'same-station exit after 10 minutes pays the minimum fare', ...exitAt('jinan', 'jn-xizhan', 'jn-xizhan', IN_AT, `${WEEKDAY}T08:10:01+08:00`, adult('jinan')), expect: { decision: 'approved', amount: 200, details: { distanceKm: 0 } } },
+  { name: 'a quick exit at another station pays its fare', ...exitAt('jinan', 'jn-fangte', 'jn-xizhan', IN_AT, `${WEEKDAY}T08:05:00+08:00`, adult('jinan')), expect: { decision: 'approved', amount: 200 } },
+  { name: 'a Zhengzhou senior\'s quick same-station exit uses no allowance', ...exitAt('zhengzhou', 'zz-erqi', 'zz-erqi', `${WEEKDAY}T10:00:00+08:00`, `${WEEKDAY}T10:03:00+08:00`, senior('zhengzhou'), { level: 'free', policyId: 'zhengzhou-senior', usesAllowance: true, unfinishedFareFen: 0 }), expect: { decision: 'approved', amount: 0, writes: { 'transit:freeRides': undefined } } },
+  // Qingdao passes (metro.json qingdao.passes; prices unconfirmed): bought at the entry gate.
+  { name: 'Qingdao: buying a one-day pass at the gate', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-qingdaozhan', direction: 'in', at: IN_AT, pass: 'qd-1day' }, expect: { decision: 'approved', amount: 2000, details: { pass: 'qd-1day', passBoughtFen: 2000 }, writes: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(IN_AT) + 24 * 3_600_000 }, 'metro:open': { pass: 'qd-1day', unfinishedFareFen: 0 } } } },
+  { name: 'Qingdao: asking for a pass while one is valid buys nothing', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-qingdaozhan', direction: 'in', at: IN_AT, pass: 'qd-3day' }, state: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(IN_AT) + 3_600_000 } }, expect: { decision: 'approved', amount: 0, details: { pass: 'qd-1day', passBoughtFen: 0 } } },
+  { name: 'Qingdao: a valid pass makes the journey free at the exit', ...exitAt('qingdao', 'qd-qingdaozhan', 'qd-wusilu', IN_AT, OUT_AT, adult('qingdao'), { pass: 'qd-1day', unfinishedFareFen: 0 }), expect: { decision: 'approved', amount: 0, details: { pass: 'qd-1day' }, writes: { 'metro:spent': undefined } } },
+  { name: 'Qingdao: a valid pass, entry without asking: still covered', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-wusilu', direction: 'in', at: OUT_AT }, state: { 'metro:pass': { pass: 'qd-3day', city: 'qingdao', validUntilMs: epochOf(OUT_AT) + 1 } }, expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { pass: 'qd-3day' } } } },
+  { name: 'Qingdao: an expired pass covers nothing', card: adult('qingdao'), tap: { city: 'qingdao', station: 'qd-wusilu', direction: 'in', at: OUT_AT }, state: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(OUT_AT) } }, expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { pass: undefined, unfinishedFareFen: 800 } } } },
+  { name: 'a Qingdao pass does nothing in Jinan', card: adult('jinan'), tap: { city: 'jinan', station: 'jn-xizhan', direction: 'in', at: IN_AT }, state: { 'metro:pass': { pass: 'qd-1day', city: 'qingdao', validUntilMs: epochOf(IN_AT) + 3_600_000 } }, expect: { decision: 'approved', amount: 0, writes: { 'metro:open': { pass: undefined } } } },
+  { name: 'Jinan sells no passes', card: adult('jinan'), tap: { city: 'jinan', station: 'jn-xizhan', direction: 'in', at: IN_AT, pass: 'qd-1day' }, expect: { decision: 'declined', reason: 'PASS_UNKNOWN' } },
+  { name: 'a pass needs its price in the balance', card: card('qingdao', '1985-04-12', [], 1999), tap: { city: 'qingdao', station: 'qd-qingdaozhan', direction: 'in', at: IN_AT, pass: 'qd-1day' }, expect: { decision: 'declined', reason: 'BELOW_MINIMUM_BALANCE' } }
+]
+for (const c of passCases) expectDecision(c)
+
+t.test('overtime: the unfinished fare, or the fare plus a published surcharge', async t => {
+  const late = `${WEEKDAY}T12:00:01+08:00` // 4 h 0 min 1 s after IN_AT: over maxJourneyMinutes 240
+  const unfinished = decideMetro(adult('jinan'), { city: 'jinan', station: 'jn-xizhan', direction: 'out', at: late }, opened('jinan', 'jn-fangte', IN_AT))
+  t.match(unfinished, { decision: 'approved', payments: [{ amount: 900 }], details: { overtime: true, unfinished: true } }, 'no surcharge published: the maximum fare')
+  const withSurcharge = { ...tariffs.jinan, overtimeSurchargeFen: 300 }
+  const surcharged = decideMetro(adult('jinan'), { city: 'jinan', station: 'jn-xizhan', direction: 'out', at: late }, opened('jinan', 'jn-fangte', IN_AT), withSurcharge)
+  t.match(surcharged, { decision: 'approved', payments: [{ amount: 500 }], details: { fareFen: 200, overtime: true, overtimeSurchargeFen: 300 } }, 'a surcharge: the 2.0 km fare plus 3 yuan')
+})
+
+t.test('context schema: a pass is bought on the way in only', async t => {
+  const validate = new Ajv({ strict: false }).compile(metro.contextSchema)
+  t.ok(validate({ direction: 'in', pass: 'qd-1day' }))
+  t.notOk(validate({ direction: 'out', pass: 'qd-1day' }))
+  t.notOk(validate({ direction: 'in', pass: 'QD 1' }))
 })

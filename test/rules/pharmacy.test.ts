@@ -7,6 +7,7 @@ import { pharmacy, type DrugClass, type PharmacyTariff } from '../../src/rules/p
 import type { AccountKind, CardFacts, CityCode, Payment, RuleInput } from '../../src/rules/types.js'
 
 const tariffs = JSON.parse(readFileSync(new URL('../../fixtures/tariffs/pharmacy.json', import.meta.url), 'utf8')) as Record<CityCode, PharmacyTariff>
+const policies = JSON.parse(readFileSync(new URL('../../fixtures/policies.json', import.meta.url), 'utf8')) as unknown
 const ISSUERS: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 
 function card (issuerCity: CityCode, balances: Record<AccountKind, number> = { bank: 50000, medical: 30000 }): CardFacts {
@@ -23,7 +24,7 @@ function input (city: CityCode, holder: CardFacts, items: Item[], amount: number
     terminal: { terminalId: 'ph-1', city, scenario: 'pharmacy', operator: `${city}-pharmacy-1`, location: {} },
     scenario: { code: 'pharmacy', domain: 'medical', module: 'pharmacy', pricedAtTerminal: true, accounts: ['medical', 'bank'] },
     tariff: tariff ?? tariffs[city],
-    policies: {},
+    policies,
     city: undefined,
     state: { get: () => undefined }
   }
@@ -116,13 +117,31 @@ const cases: Case[] = [
     items: [lianhuaB],
     payments: [{ account: 'medical', amount: 2550 }, { account: 'bank', amount: 450 }]
   },
+  // Issue 12 finding 2: drug classes are national — the same Class B in Zhengzhou as in Jinan.
   {
-    name: 'catalogue of the place of treatment: Class A in Zhengzhou, whatever the terminal sent',
+    name: 'a drug is classed by the national catalogue in every city',
     city: 'zhengzhou',
     card: card('jinan'),
-    items: [lianhuaB],
-    payments: [{ account: 'medical', amount: 3000 }],
-    details: { items: [{ code: 'Z-lianhua-qingwen', class: 'A', classSource: 'catalogue', firstShareFen: 0 }] }
+    items: [{ ...lianhuaB, class: 'A' }],
+    payments: [{ account: 'medical', amount: 2700 }, { account: 'bank', amount: 300 }],
+    details: { items: [{ code: 'Z-lianhua-qingwen', class: 'B', classSource: 'national-catalogue', firstShareFen: 300 }] }
+  },
+  // ... while services and consumables follow the place of treatment (pharmacy.json, demo classes).
+  {
+    name: 'a consumable Class B in Qingdao',
+    city: 'qingdao',
+    card: card('jinan'),
+    items: [{ code: 'D-glucose-test-strips', class: 'self', amount: 4000 }],
+    payments: [{ account: 'medical', amount: 3600 }, { account: 'bank', amount: 400 }],
+    details: { items: [{ class: 'B', classSource: 'catalogue' }] }
+  },
+  {
+    name: 'the same consumable self-paid in Zhengzhou',
+    city: 'zhengzhou',
+    card: card('jinan'),
+    items: [{ code: 'D-glucose-test-strips', class: 'B', amount: 4000 }],
+    payments: [{ account: 'bank', amount: 4000 }],
+    details: { items: [{ class: 'self', classSource: 'catalogue' }] }
   },
   {
     name: 'a listed code overrides the terminal\'s class',
@@ -179,7 +198,7 @@ t.test('settlement splits', async t => {
 t.test('amount must equal the items\' sum', async t => {
   for (const amount of [8716, 8718, 0]) {
     const decision = pharmacy.decide(input('jinan', card('jinan'), basket, amount))
-    t.match(decision, { decision: 'declined', reason: 'AMOUNT_MISMATCH', details: { amountFen: amount, itemsFen: 8717 } }, `amount ${amount}`)
+    t.match(decision, { decision: 'declined', reason: 'BASKET_SUM_MISMATCH', details: { amountFen: amount, itemsFen: 8717 } }, `amount ${amount}`)
   }
 })
 
@@ -193,7 +212,7 @@ t.test('no tariff, no policy', async t => {
 
 t.test('module contract', async t => {
   t.equal(pharmacy.reversible, true)
-  for (const reason of ['AMOUNT_MISMATCH', 'POLICY_UNKNOWN', 'NOT_OFFERED_HERE']) t.ok(pharmacy.reasons[reason], reason)
+  for (const reason of ['BASKET_SUM_MISMATCH', 'POLICY_UNKNOWN', 'NOT_OFFERED_HERE']) t.ok(pharmacy.reasons[reason], reason)
 })
 
 t.test('fixtures: every city carries the same insured-place policies', async t => {

@@ -59,6 +59,11 @@ const prices: Array<{ name: string, tap: Tap, card: CardFacts, priceFen: number,
   { name: 'Laoshan default route', tap: laoshan, card: card('1985-04-12'), priceFen: 13000, concession: null },
   { name: 'Laoshan route chosen by context', tap: { ...laoshan, context: { ticket: 'yangkou' } }, card: card('1985-04-12'), priceFen: 9000, concession: null },
   { name: 'Laoshan 65-year-old is free (Shandong, government-run)', tap: laoshan, card: card('1961-01-10'), priceFen: 0, concession: 'senior-60' },
+  // Issue 12 finding 4: veterans, serving soldiers, disabled visitors free at government-run venues (scenic.json _sources).
+  { name: 'Baotu Spring (government-run) veteran is free', tap: baotu, card: card('1968-01-15', ['veteran']), priceFen: 0, concession: 'veteran' },
+  { name: 'Laoshan (government-run) serving soldier is free', tap: laoshan, card: card('2001-01-15', ['soldier']), priceFen: 0, concession: 'soldier' },
+  { name: 'Baotu Spring disabled visitor is free', tap: baotu, card: card('1978-06-30', ['disabled']), priceFen: 0, concession: 'disabled' },
+  { name: 'Songshan Shaolin (privately run) veteran pays the list price', tap: shaolin, card: card('1968-01-15', ['veteran']), priceFen: 8000, concession: null },
   { name: 'Daming Lake is free for everyone', tap: { city: 'jinan', venue: 'jn-daming-lake' }, card: card('1985-04-12'), priceFen: 0, concession: null }
 ]
 

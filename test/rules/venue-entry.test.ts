@@ -47,6 +47,10 @@ const cases: Array<{ name: string, tap: Tap, card: CardFacts, state?: Record<str
   { name: 'sports venue ticket chosen by context', tap: { ...jinanSports, context: { ticket: 'fitness' } }, card: card('1985-04-12'), priceFen: 2000, concession: null },
   { name: 'sports venue, disabled holder is free', tap: jinanSports, card: card('1978-06-30', ['disabled']), priceFen: 0, concession: 'disabled' },
   { name: 'sports venue, senior pays half', tap: jinanSports, card: card('1950-03-01'), priceFen: 1500, concession: 'senior-60' },
+  // Government-run venues free for veterans and serving soldiers (2019 preferential-treatment opinion, sports-venue.json _sources).
+  { name: 'government-run sports venue, veteran free', tap: jinanSports, card: card('1968-01-15', ['veteran']), priceFen: 0, concession: 'veteran' },
+  { name: 'government-run sports venue, serving soldier free', tap: jinanSports, card: card('2000-01-15', ['soldier']), priceFen: 0, concession: 'soldier' },
+  { name: 'privately run museum: no veteran concession', tap: beerMuseum, card: card('1968-01-15', ['veteran']), priceFen: 6000, concession: null },
   { name: 'same-day re-tap is not charged', tap: beerMuseum, card: card('1985-04-12'), state: { 'venue:entry:qd-tsingtao-beer-museum:standard': '2026-07-01' }, priceFen: 0 },
   { name: 'a scenic entry the same day does not count', tap: beerMuseum, card: card('1985-04-12'), state: { 'scenic:entry:qd-tsingtao-beer-museum:standard': '2026-07-01' }, priceFen: 6000 },
   { name: 'yesterday\'s entry does not count', tap: beerMuseum, card: card('1985-04-12'), state: { 'venue:entry:qd-tsingtao-beer-museum:standard': '2026-06-30' }, priceFen: 6000 }
