@@ -69,7 +69,8 @@ export class TapMachine {
       at: localTime(Date.parse(tap.at), city.fixture.utcOffsetMinutes),
       amount: tap.amount ?? null,
       context: tap.context ?? {},
-      cardType: tap.card.type
+      cardType: tap.card.type,
+      receivedAtMs: job.nowMs
     }
     const resolved = this.resolveCard(job)
     const decided = 'card' in resolved

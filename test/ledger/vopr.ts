@@ -155,7 +155,7 @@ export async function runVopr (seed: number, steps: number): Promise<VoprReport>
       const decision = decideTap({
         catalogue: service.catalogue,
         scenario,
-        tap: { tapId: body.tapId, at: localTime(Date.parse(body.at), city.fixture.utcOffsetMinutes), amount: body.amount ?? null, context: {}, cardType: 'physical' },
+        tap: { tapId: body.tapId, at: localTime(Date.parse(body.at), city.fixture.utcOffsetMinutes), amount: body.amount ?? null, context: {}, cardType: 'physical', receivedAtMs: Date.now() },
         card,
         terminal,
         state
