@@ -27,7 +27,7 @@ export const ACCOUNT_ID_CACHE_ENTRIES_MAX = 100_000
 export const NONCE_PURGE_PER_BATCH_MAX = 2 * TAP_BATCH_SIZE_MAX
 /** Expired dated rule state rows deleted per committed batch (same argument as nonces). */
 export const STATE_PURGE_PER_BATCH_MAX = 2 * TAP_BATCH_SIZE_MAX
-/** A state write may keep its row at most this long (a rule asks for less). */
+/** A state write that asks to expire may ask for at most this long. */
 export const STATE_TTL_MS_MAX = 400 * 24 * 3_600_000
 
 /** Writer thread: requests sent but not answered (taps count as one request per batch message). */

@@ -183,11 +183,12 @@ function isStorageError (error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_')
 }
 
-/** Dated rule state (daily totals, monthly counters) expires: a rule may ask for `expiresAtMs`;
- *  nothing is kept longer than STATE_TTL_MS_MAX after its last write either way. */
-function stateExpiry (write: { expiresAtMs?: number }, nowMs: number): number {
-  const longest = nowMs + STATE_TTL_MS_MAX
-  return write.expiresAtMs === undefined ? longest : Math.min(write.expiresAtMs, longest)
+/** Rule state is bounded per card: a module writes a fixed set of keys, and dated counters keep
+ *  their newest periods inside one key (src/rules/dated-entries.ts). A write may also ask to be
+ *  deleted at `expiresAtMs` (at most STATE_TTL_MS_MAX ahead); unset, the row lives until rewritten:
+ *  loans and open journeys must not vanish by age. */
+function stateExpiry (write: { expiresAtMs?: number }, nowMs: number): number | null {
+  return write.expiresAtMs === undefined ? null : Math.min(write.expiresAtMs, nowMs + STATE_TTL_MS_MAX)
 }
 
 // Auth codes come from the CSPRNG in 4 KiB draws, 4 bytes a tap. Measured (bench/PERFORMANCE.md):
