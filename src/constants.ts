@@ -21,6 +21,7 @@ export const AT_PAST_MS_MAX_UPLOAD = 30 * 24 * 3_600_000
 /** Writer-side caches, filled only from committed state. */
 export const CARD_CACHE_ENTRIES_MAX = 100_000
 export const ACCOUNT_ID_CACHE_ENTRIES_MAX = 100_000
+export const TERMINAL_CACHE_ENTRIES_MAX = 100_000
 
 /** Expired QR nonces deleted per committed tap batch: at least the batch's own inserts, so purging
  *  keeps pace with any insert rate (every batch inserts at most TAP_BATCH_SIZE_MAX nonces). */

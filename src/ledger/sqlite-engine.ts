@@ -19,7 +19,7 @@ import { lockLedger, type LedgerLock } from './ledger-lock.js'
 import { openLedgerDb } from './schema.js'
 import type { SettlementRow } from './settlement.js'
 import { WorkerClient, WorkerGoneError } from './worker-client.js'
-import { siblingModule, type ReaderData, type WriterData } from './writer-protocol.js'
+import { packJobs, siblingModule, unpackResults, type ReaderData, type WriterData } from './writer-protocol.js'
 
 export interface SqliteEngineOptions {
   dbPath: string
@@ -68,12 +68,12 @@ export class SqliteEngine implements LedgerEngine {
   // Taps
 
   async decideTaps (jobs: TapJob[]): Promise<TapResult[]> {
-    const { value, batch } = await this.write<TapResult[]>('taps', [jobs])
+    const { value, batch } = await this.write<unknown[]>('taps', [packJobs(jobs)])
     if (batch !== undefined) {
       this.o.onBatch?.(batch)
       this.checkpointer?.start()
     }
-    return value
+    return unpackResults(value)
   }
 
   // Cards, credits, reversals, terminals: the writer, one transaction each

@@ -12,13 +12,13 @@ import { DomainError, ErrorCode } from '../errors.js'
 import { loadFixtures } from '../fixtures.js'
 import { buildCatalogue } from '../rules/catalogue.js'
 import { loadSchemas } from '../schemas.js'
-import type { TapJob, TapResult } from './engine.js'
+import type { TapResult } from './engine.js'
 import { FaultInjector, withFaults, type FaultPlan } from './fault-injection.js'
 import { LedgerInvariantError } from './postings.js'
 import { openLedgerDb, type Db } from './schema.js'
 import { LedgerStore } from './store.js'
 import { TapMachine } from './tap-machine.js'
-import type { WorkerRequest, WorkerResponse, WriterData } from './writer-protocol.js'
+import { packedJobCount, packResults, unpackJobs, type WorkerRequest, type WorkerResponse, type WriterData } from './writer-protocol.js'
 import { WriterOps } from './writer-ops.js'
 
 const port = parentPort
@@ -68,7 +68,7 @@ function takeTapMessages (): WorkerRequest[] {
   const taken: WorkerRequest[] = []
   let taps = 0
   while (queue.length > 0 && queue[0]!.op === 'taps') {
-    const size = (queue[0]!.args[0] as TapJob[]).length
+    const size = packedJobCount(queue[0]!.args[0] as unknown[])
     if (taken.length > 0 && taps + size > TAP_BATCH_SIZE_MAX) break
     taken.push(queue.shift()!)
     taps += size
@@ -83,9 +83,10 @@ function runTapBatch (messages: WorkerRequest[]): void {
   let nowMs = 0
   const failure = inTransaction(() => {
     for (const message of messages) {
-      const jobs = message.args[0] as TapJob[]
-      results.push(jobs.map(job => {
+      const jobs = unpackJobs(message.args[0] as unknown[], terminalId => store.terminalFacts(terminalId))
+      results.push(jobs.map((job): TapResult => {
         size++
+        if ('missingTerminal' in job) return { ok: false, error: { code: ErrorCode.FORBIDDEN, message: `terminal ${job.missingTerminal} is not registered` } }
         nowMs = Math.max(nowMs, job.nowMs)
         try {
           return { ok: true, outcome: machine.process(job) }
@@ -104,7 +105,7 @@ function runTapBatch (messages: WorkerRequest[]): void {
   const batch = { size, commitMs: performance.now() - started }
   messages.forEach((message, i) => {
     if (failure !== undefined) reply({ id: message.id, ok: false, error: failure })
-    else reply({ id: message.id, ok: true, value: results[i], batch: i === 0 ? batch : undefined })
+    else reply({ id: message.id, ok: true, value: packResults(results[i]!), batch: i === 0 ? batch : undefined })
   })
 }
 

@@ -5,8 +5,8 @@
 // drops it. So a failed commit can leave nothing behind in memory either.
 import { ACCOUNT_KINDS, type AccountKind, type CityCode, type TerminalLocation } from '../rules/types.js'
 import type { CardRecord } from '../rules/engine.js'
-import { CARD_CACHE_ENTRIES_MAX } from '../constants.js'
-import type { StoredTap, TerminalRecord } from './engine.js'
+import { CARD_CACHE_ENTRIES_MAX, TERMINAL_CACHE_ENTRIES_MAX } from '../constants.js'
+import type { StoredTap, TerminalFacts, TerminalRecord } from './engine.js'
 import type { Db } from './schema.js'
 import { accountCode, LedgerInvariantError, Postings, type AccountClass, type Leg, type TransferKind } from './postings.js'
 
@@ -83,6 +83,9 @@ export class LedgerStore {
   private readonly committedCards = new Map<string, CardWithAccounts>()
   /** Cards changed by the open transaction (copies; the committed cache is untouched). */
   private readonly batchCards = new Map<string, CardWithAccounts>()
+  /** Terminal facts by id (the tap path reads one per tap). Any rollback empties it: a terminal
+   *  row read inside a transaction that rolled back may never have existed. */
+  private readonly terminals = new Map<string, TerminalFacts>()
   /** Balance changes of the open transaction by account id, written once per account at the end. */
   private readonly batchDeltas = new Map<number, number>()
 
@@ -136,6 +139,7 @@ export class LedgerStore {
   }
 
   rollback (): void {
+    this.terminals.clear()
     this.batchCards.clear()
     this.batchDeltas.clear()
     this.postings.rollback()
@@ -172,11 +176,25 @@ export class LedgerStore {
   // Terminals
 
   insertTerminal (t: TerminalRecord): void {
+    this.terminals.delete(t.terminalId)
     this.s.insertTerminal.run({ ...t, location: JSON.stringify(t.location) })
   }
 
   setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): boolean {
+    this.terminals.delete(terminalId)
     return this.s.updateTerminalStatus.run(status, terminalId).changes === 1
+  }
+
+  /** What the tap path needs of a terminal (never its secret), cached; bounded by the table. */
+  terminalFacts (terminalId: string): TerminalFacts | undefined {
+    const cached = this.terminals.get(terminalId)
+    if (cached !== undefined) return cached
+    const record = this.terminal(terminalId)
+    if (record === undefined) return undefined
+    const { secret: _secret, ...facts } = record
+    if (this.terminals.size >= TERMINAL_CACHE_ENTRIES_MAX) this.terminals.delete(this.terminals.keys().next().value!)
+    this.terminals.set(terminalId, facts)
+    return facts
   }
 
   terminal (terminalId: string): TerminalRecord | undefined {
