@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import fastJson from 'fast-json-stringify'
 import type { DestinationStream, Logger } from 'pino'
 import { RateLimiter } from './auth/rate-limit.js'
-import { keyRingFromFixtures } from './cards/qr-token.js'
+import { loadIssuerKeys, type IssuerKeys } from './cards/issuer-keys.js'
 import { loadFixtures, FIXTURES_DIR } from './fixtures.js'
 import { Ledger } from './ledger/ledger.js'
 import { openLedgerDb } from './ledger/schema.js'
@@ -39,6 +39,8 @@ export interface AppOptions {
   queueDepthMax?: number
   tapBodyBytesMax?: number
   batchBodyBytesMax?: number
+  /** ISSUER_KEYS_FILE; unset: the key file next to the ledger (generated there with the demo seed). */
+  issuerKeysFile?: string
 }
 
 export interface App {
@@ -47,6 +49,8 @@ export interface App {
   metrics: Metrics
   logger: Logger
   seeded: { terminals: number, cards: number }
+  /** QR verifying keys and card-authentication master keys, by issuer. */
+  issuerKeys: IssuerKeys
 }
 
 export function loadSchemas (dir: string = SCHEMAS_DIR): Array<Record<string, unknown>> {
@@ -84,10 +88,12 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const serializeTap = fastJson(schemas.find(s => s.$id === 'tap-response.json') as unknown as fastJson.Schema, { schema: Object.fromEntries(schemas.map(s => [String(s.$id), s])) as unknown as Record<string, fastJson.Schema> }) as (a: TapAnswer) => string
 
   let metrics: Metrics | undefined
+  // Issuer keys come from configuration or a per-deployment file, never from fixtures/.
+  const issuerKeys = loadIssuerKeys({ file: o.issuerKeysFile, dbPath: o.dbPath, seed: o.seed, issuers: fixtures.cities.map(c => c.issuer) })
   const ledger = new Ledger({
     db: openLedgerDb(o.dbPath),
     catalogue,
-    qrKeys: keyRingFromFixtures(fixtures.qrKeys),
+    qrKeys: issuerKeys.qr,
     nowMs,
     serializeTap,
     batchSizeMax: o.batchSizeMax,
@@ -137,5 +143,5 @@ export async function buildApp (o: AppOptions): Promise<App> {
     clearInterval(purgeTimer)
     await ledger.close()
   })
-  return { app, ledger, metrics, logger, seeded }
+  return { app, ledger, metrics, logger, seeded, issuerKeys }
 }

@@ -1,5 +1,5 @@
 // Loads the data the service runs on: cities and their metro networks, venues, the scenario
-// catalogue, tariffs, policies, QR issuer keys and demo data. Tariffs and policies live in
+// catalogue, tariffs, policies and demo data. Issuer keys are not fixtures: src/cards/issuer-keys.ts. Tariffs and policies live in
 // fixtures/ as data so they can be corrected without touching code.
 import { readFileSync, existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -26,7 +26,6 @@ export interface ScenarioFixture extends ScenarioFacts {
   location?: 'station' | 'venue' | null
   [extra: string]: unknown
 }
-export interface QrKeyFixture { keyId: string, issuers: string[], publicKeyPem: string, privateKeyPem?: string }
 export interface DemoCardFixture {
   cardNo: string
   issuer: string
@@ -46,7 +45,6 @@ export interface Fixtures {
   /** tariffs[scenario][city] */
   tariffs: Record<string, Record<string, unknown>>
   policies: unknown
-  qrKeys: QrKeyFixture[]
   demo: DemoFixture
 }
 
@@ -68,7 +66,6 @@ export function loadFixtures (dir: string = FIXTURES_DIR): Fixtures {
     venues: readJson<{ venues: Record<string, VenueFixture[]> }>(dir, 'venues.json').venues,
     tariffs,
     policies: existsSync(join(dir, 'policies.json')) ? readJson(dir, 'policies.json') : {},
-    qrKeys: readJson<{ keys: QrKeyFixture[] }>(dir, 'qr-issuer-keys.json').keys,
     demo: readJson<DemoFixture>(dir, 'demo.json')
   }
 }

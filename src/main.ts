@@ -6,13 +6,16 @@ const SHUTDOWN_MS_MAX = 10_000
 
 async function main (): Promise<void> {
   const config = configFromEnv(process.env)
-  const { app, logger, seeded } = await buildApp({
+  const { app, logger, seeded, issuerKeys } = await buildApp({
     dbPath: config.dbPath,
     adminToken: config.adminToken,
     seed: config.seed,
-    logLevel: config.logLevel
+    logLevel: config.logLevel,
+    issuerKeysFile: config.issuerKeysFile
   })
   if (seeded.cards > 0) logger.info(seeded, 'loaded demo data into an empty ledger')
+  if (issuerKeys.file === null) logger.warn('no issuer keys (ISSUER_KEYS_FILE unset, SEED=none): QR taps are QR_INVALID, card proofs CARD_AUTH_FAILED')
+  else logger.info({ file: issuerKeys.file, generated: issuerKeys.generated, keyIds: issuerKeys.keyIds }, issuerKeys.generated ? 'generated issuer keys for this deployment' : 'issuer keys loaded')
   if (config.adminTokenGenerated) {
     // Printed once, to the console only: it is never written to the log.
     process.stdout.write(`ADMIN_TOKEN (generated for this run): ${config.adminToken}\n`)

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fastJson from 'fast-json-stringify'
-import { keyRingFromFixtures } from '../../src/cards/qr-token.js'
+import { emptyKeyRing } from '../../src/cards/qr-token.js'
 import { loadSchemas } from '../../src/app.js'
 import { FIXTURES_DIR, loadFixtures } from '../../src/fixtures.js'
 import { GroupCommitter } from '../../src/ledger/group-commit.js'
@@ -50,7 +50,7 @@ export async function groupCommitMicro (o: { sizes: FleetSizes, batches: number[
     for (const p of o.pragmas ?? []) db.pragma(p)
     const store = new LedgerStore(db)
     const terminals = new Map(store.allTerminals().map(t => [t.terminalId, t]))
-    const processor = new TapProcessor({ store, catalogue, qrKeys: keyRingFromFixtures(fixtures.qrKeys), nowMs: Date.now, serialize: serializer() })
+    const processor = new TapProcessor({ store, catalogue, qrKeys: emptyKeyRing(), nowMs: Date.now, serialize: serializer() })
     let processNs = 0n
     const commitMs: number[] = []
     const committer = new GroupCommitter<TapJob, TapOutcome>({
