@@ -1,6 +1,7 @@
 // Builds the service: ledger, catalogue, logging, metrics and the three route plugins
 // (public, terminal, admin). Tests boot this same app with `inject` or on port 0.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,8 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { buildCatalogue } from './rules/catalogue.js'
 import { errorBody } from './errors.js'
 import { registerErrorHandling } from './api/error-handler.js'
+import { clientErrorHandler, registerEarlyAnswers } from './api/early-answer.js'
+import { checkHttpLimits, HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import { registerJsonBodyParser } from './api/json-body.js'
 import { publicRoutes } from './api/public-routes.js'
 import { terminalRoutes } from './api/terminal-routes.js'
@@ -41,6 +44,8 @@ export interface AppOptions {
   batchBodyBytesMax?: number
   /** ISSUER_KEYS_FILE; unset: the key file next to the ledger (generated there with the demo seed). */
   issuerKeysFile?: string
+  /** Client bounds (src/api/http-limits.ts); tests shorten them. */
+  httpLimits?: Partial<HttpLimits>
 }
 
 export interface App {
@@ -59,10 +64,28 @@ export function loadSchemas (dir: string = SCHEMAS_DIR): Array<Record<string, un
 }
 
 const TAP_BODY_BYTES_MAX = 16 * 1024
-const BATCH_BODY_BYTES_MAX = 512 * 1024
+const BATCH_BODY_BYTES_MAX = HTTP_LIMITS.bodyBytesMax
 const BATCH_AT_PAST_MS_MAX = 30 * 24 * 3_600_000
 
-/** The service's Fastify options, logging aside. The bench's "verify" baseline runs with these too. */
+/** The service's Fastify options, logging aside, for the given client bounds. */
+export function serviceFastifyOptions (limits: HttpLimits = HTTP_LIMITS): FastifyHttpOptions<Server> {
+  return {
+    ...SERVICE_FASTIFY_OPTIONS,
+    // Bounded clients (issue #13 item 6): see src/api/http-limits.ts for each figure.
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+      maxHeaderSize: limits.headerBytesMax
+    },
+    clientErrorHandler: clientErrorHandler(limits)
+  }
+}
+
+/** The service's Fastify options without the client bounds. The bench's "verify" baseline runs with these too. */
 export const SERVICE_FASTIFY_OPTIONS: FastifyServerOptions = {
   bodyLimit: BATCH_BODY_BYTES_MAX,
   routerOptions: { maxParamLength: 128 },
@@ -108,14 +131,18 @@ export async function buildApp (o: AppOptions): Promise<App> {
 
   const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
   const cardToken = cardTokenizer()
+  const httpLimits = checkHttpLimits({ ...HTTP_LIMITS, ...o.httpLimits })
   const app: FastifyInstance = Fastify({
-    ...SERVICE_FASTIFY_OPTIONS,
+    ...serviceFastifyOptions(httpLimits),
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request comes from our onResponse hook (URLs redacted), not Fastify's.
     logController: new LogController({ disableRequestLogging: true })
   })
+  // Node drops connections over the cap at accept, before any byte is read.
+  app.server.maxConnections = httpLimits.connectionsMax
   registerServiceParsing(app, schemas)
   registerErrorHandling(app)
+  registerEarlyAnswers(app, httpLimits)
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'

@@ -1,8 +1,11 @@
 // `npm start`: the auth service on an embedded SQLite ledger (api-v1 "Starting the service").
+import { HTTP_LIMITS } from './api/http-limits.js'
 import { buildApp } from './app.js'
 import { configFromEnv } from './config.js'
 
-const SHUTDOWN_MS_MAX = 10_000
+// Longer than a request may take (src/api/http-limits.ts asserts it), so every request in flight
+// at SIGTERM ends on its own: answered, or cut at its request timeout.
+const SHUTDOWN_MS_MAX = HTTP_LIMITS.shutdownMs
 
 async function main (): Promise<void> {
   const config = configFromEnv(process.env)

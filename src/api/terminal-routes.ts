@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
-import { authenticateTerminal, type TerminalAuthOptions } from '../auth/terminal-auth.js'
+import { checkTerminalHeaders, verifyTerminalSignature, type TerminalAuthOptions } from '../auth/terminal-auth.js'
 import { errorBody } from '../errors.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { TerminalRecord } from '../ledger/store.js'
@@ -29,8 +29,10 @@ function tapHash (tap: TapRequest): string {
 }
 
 export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOptions): Promise<void> {
+  // Headers before the body is read (a stranger gets 401 at once), the signature after it.
+  app.addHook('onRequest', async (request) => { checkTerminalHeaders(request, o.auth) })
   app.addHook('preValidation', async (request) => {
-    request.terminal = authenticateTerminal(request, o.auth)
+    request.terminal = verifyTerminalSignature(request, o.auth)
   })
 
   const logTap = tapLineLogger(app.log as unknown as Logger)
