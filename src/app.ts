@@ -21,6 +21,7 @@ import { errorBody } from './errors.js'
 import { registerErrorHandling } from './api/error-handler.js'
 import { clientErrorHandler, registerEarlyAnswers } from './api/early-answer.js'
 import { checkHttpLimits, HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
+import { registerGracefulClose, type GracefulClose } from './api/graceful-close.js'
 import { registerJsonBodyParser } from './api/json-body.js'
 import { publicRoutes } from './api/public-routes.js'
 import { terminalRoutes } from './api/terminal-routes.js'
@@ -56,6 +57,8 @@ export interface App {
   seeded: { terminals: number, cards: number }
   /** QR verifying keys and card-authentication master keys, by issuer. */
   issuerKeys: IssuerKeys
+  /** main.ts begins it on SIGTERM, before app.close(). */
+  shutdown: GracefulClose
 }
 
 export function loadSchemas (dir: string = SCHEMAS_DIR): Array<Record<string, unknown>> {
@@ -89,7 +92,10 @@ export function serviceFastifyOptions (limits: HttpLimits = HTTP_LIMITS): Fastif
 export const SERVICE_FASTIFY_OPTIONS: FastifyServerOptions = {
   bodyLimit: BATCH_BODY_BYTES_MAX,
   routerOptions: { maxParamLength: 128 },
-  return503OnClosing: true,
+  // Closing is handled by src/api/graceful-close.ts: the api-v1 503 body, and no reset of a
+  // connection whose request has arrived but is not parsed yet (Fastify's 'idle' close does that).
+  return503OnClosing: false,
+  forceCloseConnections: false,
   // Unknown fields are rejected (400), never silently removed; no type coercion of bodies.
   ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   frameworkErrors: (error, _request, reply) => {
@@ -143,6 +149,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
   registerServiceParsing(app, schemas)
   registerErrorHandling(app)
   registerEarlyAnswers(app, httpLimits)
+  const shutdown = registerGracefulClose(app)
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
@@ -170,5 +177,5 @@ export async function buildApp (o: AppOptions): Promise<App> {
     clearInterval(purgeTimer)
     await ledger.close()
   })
-  return { app, ledger, metrics, logger, seeded, issuerKeys }
+  return { app, ledger, metrics, logger, seeded, issuerKeys, shutdown }
 }
