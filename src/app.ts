@@ -84,7 +84,12 @@ export function serviceFastifyOptions (limits: HttpLimits = HTTP_LIMITS): Fastif
       connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
       maxHeaderSize: limits.headerBytesMax
     },
-    clientErrorHandler: clientErrorHandler(limits)
+    clientErrorHandler: clientErrorHandler(limits),
+    // Closing is handled by src/api/graceful-close.ts (registered by buildApp): the api-v1 503 body,
+    // and no reset of a connection whose request has arrived but is not parsed yet (Fastify's
+    // 'idle' close does that).
+    return503OnClosing: false,
+    forceCloseConnections: false
   }
 }
 
@@ -92,10 +97,7 @@ export function serviceFastifyOptions (limits: HttpLimits = HTTP_LIMITS): Fastif
 export const SERVICE_FASTIFY_OPTIONS: FastifyServerOptions = {
   bodyLimit: BATCH_BODY_BYTES_MAX,
   routerOptions: { maxParamLength: 128 },
-  // Closing is handled by src/api/graceful-close.ts: the api-v1 503 body, and no reset of a
-  // connection whose request has arrived but is not parsed yet (Fastify's 'idle' close does that).
-  return503OnClosing: false,
-  forceCloseConnections: false,
+  return503OnClosing: true,
   // Unknown fields are rejected (400), never silently removed; no type coercion of bodies.
   ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   frameworkErrors: (error, _request, reply) => {
