@@ -1,7 +1,6 @@
 // Loads the data the service runs on: cities and their metro networks, venues, the scenario
 // catalogue, tariffs, policies and demo data (issuer keys are not fixtures: src/cards/issuer-keys.ts).
-// Tariffs and policies live in
-// fixtures/ as data so they can be corrected without touching code.
+// Tariffs and policies live in fixtures/ as data so they can be corrected without touching code.
 import { readFileSync, existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
