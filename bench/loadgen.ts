@@ -35,6 +35,8 @@ export interface LoadConfig {
   seqOffset: number
   /** PID of the server, to read its CPU time over the measured window. */
   serverPid?: number
+  /** Epoch ms to start sending at (the pool is built and connections opened before): lets the soak line up back-to-back runs. */
+  startAtMs?: number
   resultPath: string
 }
 
@@ -127,7 +129,7 @@ async function run (config: LoadConfig): Promise<LoadResult> {
   let notSent = 0
   let stopSending = false
 
-  const started = performance.now() + 20
+  const started = performance.now() + (config.startAtMs === undefined ? 20 : Math.max(20, config.startAtMs - Date.now()))
   const warmupEnd = started + config.warmupS * 1000
   const measureEnd = warmupEnd + config.durationS * 1000
   let cpuAtStart = process.cpuUsage()

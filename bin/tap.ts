@@ -5,9 +5,17 @@
 //   --qr                      present the card's electronic QR instead (needs ADMIN_TOKEN to mint it)
 //   --amount 1234             fen, for scenarios priced at the terminal
 //   --context '{"direction":"in"}'
+//   --atc 7                   the physical card proves it is present: its counter 7 and the cryptogram
+//                             it computes over this tap with its key (derived from --issuer-keys,
+//                             default ISSUER_KEYS_FILE or data/issuer-keys.json: the deployment's own)
+//   --forge                   with --atc: a made-up cryptogram instead, to see CARD_AUTH_FAILED
+//                             (once the tap pipeline calls verifyCardProof: docs/security.md)
 //   --secret S  --url http://127.0.0.1:8080  --tap-id ID
+import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { signedHeaders } from '../src/auth/signature.js'
+import { computeCryptogram, deriveCardKey } from '../src/cards/card-auth.js'
+import { issuerKeysFromFile } from '../src/cards/issuer-keys.js'
 import { loadFixtures } from '../src/fixtures.js'
 import { demoSecret } from '../src/service/demo-seed.js'
 
@@ -19,6 +27,9 @@ const { values } = parseArgs({
     qr: { type: 'boolean', default: false },
     amount: { type: 'string' },
     context: { type: 'string' },
+    atc: { type: 'string' },
+    forge: { type: 'boolean', default: false },
+    'issuer-keys': { type: 'string', default: process.env.ISSUER_KEYS_FILE ?? 'data/issuer-keys.json' },
     secret: { type: 'string' },
     url: { type: 'string', default: process.env.YIKATONG_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}` },
     'tap-id': { type: 'string' }
@@ -45,9 +56,19 @@ async function main (): Promise<void> {
   const cardNo = values.card
   const issuer = values.issuer ?? loadFixtures().demo.cards.find(c => c.cardNo === cardNo)?.issuer
   if (issuer === undefined && !values.qr) throw new Error(`unknown demo card ${cardNo}: pass --issuer`)
-  const card = values.qr ? { type: 'qr', qr: await mintQr(values.url, cardNo) } : { type: 'physical', cardNo, issuer }
+  const card: Record<string, unknown> = values.qr ? { type: 'qr', qr: await mintQr(values.url, cardNo) } : { type: 'physical', cardNo, issuer }
   const tap: Record<string, unknown> = { tapId: values['tap-id'] ?? `${terminalId}-${Date.now()}`, at: localNow(), card }
   if (values.amount !== undefined) tap.amount = Number(values.amount)
+  if (values.atc !== undefined && !values.qr) {
+    const atc = Number(values.atc)
+    const fixtures = loadFixtures()
+    const masterKey = issuerKeysFromFile(values['issuer-keys'], fixtures.cities.map(c => c.issuer)).cardAuth.get(String(issuer))?.masterKey
+    if (masterKey === undefined) throw new Error(`no card master key for issuer ${String(issuer)} in ${values['issuer-keys']}`)
+    card.atc = atc
+    card.cryptogram = values.forge
+      ? randomBytes(8).toString('hex')
+      : computeCryptogram({ cardKey: deriveCardKey(masterKey, cardNo, String(issuer)), atc, cardNo, issuer: String(issuer), fields: { terminalId, tapId: String(tap.tapId), at: String(tap.at), amount: tap.amount as number | undefined } })
+  }
   if (values.context !== undefined) tap.context = JSON.parse(values.context)
   const body = JSON.stringify(tap)
   const headers = signedHeaders({ terminalId, secret: values.secret ?? demoSecret(terminalId), method: 'POST', path: '/v1/taps', body })

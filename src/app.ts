@@ -1,9 +1,10 @@
 // Builds the service: the ledger engine, the service layer, the catalogue, logging, metrics and the
 // three route plugins (public, terminal, admin). Tests boot this same app with `inject` or port 0.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
 import type { DestinationStream, Logger } from 'pino'
 import { RateLimiter } from './auth/rate-limit.js'
-import { keyRingFromFixtures } from './cards/qr-token.js'
+import { loadIssuerKeys, type IssuerKeys } from './cards/issuer-keys.js'
 import { AT_PAST_MS_MAX_UPLOAD, BATCH_BODY_BYTES_MAX, TAP_BODY_BYTES_MAX } from './constants.js'
 import { loadFixtures, FIXTURES_DIR } from './fixtures.js'
 import type { LedgerEngine } from './ledger/engine.js'
@@ -16,6 +17,9 @@ import { Service } from './service/service.js'
 import { seedDemo } from './service/demo-seed.js'
 import { errorBody } from './errors.js'
 import { registerErrorHandling } from './api/error-handler.js'
+import { clientErrorHandler, registerEarlyAnswers } from './api/early-answer.js'
+import { checkHttpLimits, HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
+import { registerGracefulClose, type GracefulClose } from './api/graceful-close.js'
 import { registerJsonBodyParser } from './api/json-body.js'
 import { publicRoutes } from './api/public-routes.js'
 import { terminalRoutes } from './api/terminal-routes.js'
@@ -39,6 +43,10 @@ export interface AppOptions {
   batchBodyBytesMax?: number
   /** Tests only: the engine accepts planned storage faults (SqliteEngine.injectFault). */
   faultInjection?: boolean
+  /** ISSUER_KEYS_FILE; unset: the key file next to the ledger (generated there with the demo seed). */
+  issuerKeysFile?: string
+  /** Client bounds (src/api/http-limits.ts); tests shorten them. */
+  httpLimits?: Partial<HttpLimits>
 }
 
 export interface App {
@@ -48,9 +56,36 @@ export interface App {
   metrics: Metrics
   logger: Logger
   seeded: { terminals: number, cards: number }
+  /** QR verifying keys and card-authentication master keys, by issuer. */
+  issuerKeys: IssuerKeys
+  /** main.ts begins it on SIGTERM, before app.close(). */
+  shutdown: GracefulClose
 }
 
-/** The service's Fastify options, logging aside. The bench's "verify" baseline runs with these too. */
+/** The service's Fastify options, logging aside, for the given client bounds. */
+export function serviceFastifyOptions (limits: HttpLimits = HTTP_LIMITS): FastifyHttpOptions<Server> {
+  return {
+    ...SERVICE_FASTIFY_OPTIONS,
+    // Bounded clients (issue #13 item 6): see src/api/http-limits.ts for each figure.
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+      maxHeaderSize: limits.headerBytesMax
+    },
+    clientErrorHandler: clientErrorHandler(limits),
+    // Closing is handled by src/api/graceful-close.ts (registered by buildApp): the api-v1 503 body,
+    // and no reset of a connection whose request has arrived but is not parsed yet (Fastify's
+    // 'idle' close does that).
+    return503OnClosing: false,
+    forceCloseConnections: false
+  }
+}
+
+/** The service's Fastify options without the client bounds. The bench's "verify" baseline runs with these too. */
 export const SERVICE_FASTIFY_OPTIONS: FastifyServerOptions = {
   bodyLimit: BATCH_BODY_BYTES_MAX,
   routerOptions: { maxParamLength: 128 },
@@ -74,6 +109,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const fixtures = loadFixtures(fixturesDir)
   const catalogue = buildCatalogue(fixtures)
   const schemas = loadSchemas()
+  // Issuer keys come from configuration or a per-deployment file, never from fixtures/.
+  const issuerKeys = loadIssuerKeys({ file: o.issuerKeysFile, dbPath: o.dbPath, seed: o.seed, issuers: fixtures.cities.map(c => c.issuer) })
 
   let metrics: Metrics | undefined
   const engine = await SqliteEngine.open({
@@ -90,7 +127,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const service = await Service.create({
     engine,
     catalogue,
-    qrKeys: keyRingFromFixtures(fixtures.qrKeys),
+    qrKeys: issuerKeys.qr,
     nowMs,
     batchSizeMax: o.batchSizeMax,
     queueDepthMax: o.queueDepthMax
@@ -100,14 +137,19 @@ export async function buildApp (o: AppOptions): Promise<App> {
 
   const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
   const cardToken = cardTokenizer()
+  const httpLimits = checkHttpLimits({ ...HTTP_LIMITS, ...o.httpLimits })
   const app: FastifyInstance = Fastify({
-    ...SERVICE_FASTIFY_OPTIONS,
+    ...serviceFastifyOptions(httpLimits),
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request comes from our onResponse hook (URLs redacted), not Fastify's.
     logController: new LogController({ disableRequestLogging: true })
   })
+  // Node drops connections over the cap at accept, before any byte is read.
+  app.server.maxConnections = httpLimits.connectionsMax
   registerServiceParsing(app, schemas)
   registerErrorHandling(app)
+  registerEarlyAnswers(app, httpLimits)
+  const shutdown = registerGracefulClose(app)
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
@@ -132,5 +174,5 @@ export async function buildApp (o: AppOptions): Promise<App> {
   app.addHook('onClose', async () => {
     await service.close()
   })
-  return { app, service, engine, metrics, logger, seeded }
+  return { app, service, engine, metrics, logger, seeded, issuerKeys, shutdown }
 }

@@ -10,6 +10,8 @@ export interface ServiceConfig {
   adminTokenGenerated: boolean
   seed: 'demo' | 'none'
   logLevel: string
+  /** ISSUER_KEYS_FILE: the issuers' QR verifying keys and card master keys (src/cards/issuer-keys.ts). */
+  issuerKeysFile?: string
 }
 
 export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
@@ -25,6 +27,7 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
     adminToken: adminTokenGenerated ? randomBytes(24).toString('base64url') : String(env.ADMIN_TOKEN),
     adminTokenGenerated,
     seed,
-    logLevel: env.LOG_LEVEL ?? 'info'
+    logLevel: env.LOG_LEVEL ?? 'info',
+    issuerKeysFile: env.ISSUER_KEYS_FILE === undefined || env.ISSUER_KEYS_FILE === '' ? undefined : env.ISSUER_KEYS_FILE
   }
 }

@@ -1,5 +1,5 @@
 // Loads the data the service runs on: cities and their metro networks, venues, the scenario
-// catalogue, tariffs, policies, QR issuer keys and demo data. Tariffs and policies live in
+// catalogue, tariffs, policies, and demo data (issuer keys are not fixtures: src/cards/issuer-keys.ts). Tariffs and policies live in
 // fixtures/ as data so they can be corrected without touching code.
 //
 // Every tariff and policy file (and cities.json, whose metro network the fares are computed on) is
@@ -57,7 +57,6 @@ export interface ScenarioFixture extends ScenarioFacts {
   location?: 'station' | 'venue' | null
   [extra: string]: unknown
 }
-export interface QrKeyFixture { keyId: string, issuers: string[], publicKeyPem: string, privateKeyPem?: string }
 export interface DemoCardFixture {
   cardNo: string
   issuer: string
@@ -77,7 +76,6 @@ export interface Fixtures {
   /** tariffs[scenario][city] */
   tariffs: Record<string, Record<string, unknown>>
   policies: unknown
-  qrKeys: QrKeyFixture[]
   demo: DemoFixture
 }
 
@@ -148,7 +146,6 @@ export function loadFixtures (dir: string = FIXTURES_DIR, schemasDir: string = F
     venues,
     tariffs,
     policies: policies ?? {},
-    qrKeys: readJson<{ keys: QrKeyFixture[] }>(dir, 'qr-issuer-keys.json').keys,
     demo
   }
 }

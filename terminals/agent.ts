@@ -43,6 +43,7 @@ const agent = new TerminalAgent({
   store,
   log,
   nextTapId: tapIdSource(cfg.terminalId),
+  terminalId: cfg.terminalId,
   // Card tokens are keyed with the terminal secret: stable per terminal, useless without it.
   tokenKey: cfg.secret,
   context: cfg.context,

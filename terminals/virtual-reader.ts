@@ -3,8 +3,17 @@
 //   {"event":"display","text":"...","t":<ms>} / "beep" / "led" / "tap" / "qr" / "removed" / ...
 // Usage: node --import tsx terminals/virtual-reader.ts --port /tmp/ttyV0 [--baud 9600]
 //          [--cards fixtures/demo.json] [--pace] [--apdu-delay-ms 0] [--t0-above-bytes 16]
+//          [--issuer-keys data/issuer-keys.json] [--atc-file <issuer-keys dir>/virtual-card-atc.json]
+// With issuer keys (--issuer-keys, or ISSUER_KEYS_FILE), each card is personalised with its own key
+// diversified from its issuer's card master key and answers GENERATE AC with a rising ATC, kept in
+// the ATC file across runs (the service refuses a counter that does not rise).
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { deriveCardKey, type CardAuthKeys } from '../src/cards/card-auth.js'
+import { issuerKeysFromFile } from '../src/cards/issuer-keys.js'
+import { loadFixtures } from '../src/fixtures.js'
 import { cardImage, type CardFacts } from './virtual-reader/card-image.js'
 import { loadCardSet } from './virtual-reader/card-set.js'
 import { parseControl, type ControlCommand } from './virtual-reader/control.js'
@@ -19,7 +28,9 @@ const { values: args } = parseArgs({
     cards: { type: 'string', default: new URL('../fixtures/demo.json', import.meta.url).pathname },
     pace: { type: 'boolean', default: false },
     'apdu-delay-ms': { type: 'string', default: '0' },
-    't0-above-bytes': { type: 'string', default: '16' }
+    't0-above-bytes': { type: 'string', default: '16' },
+    'issuer-keys': { type: 'string', default: process.env.ISSUER_KEYS_FILE },
+    'atc-file': { type: 'string' }
   }
 })
 
@@ -38,6 +49,28 @@ if (!Number.isInteger(baudRate) || baudRate < 300) fail('--baud must be an integ
 const cards = loadCardSet(args.cards)
 const t0AboveBytes = Number(args['t0-above-bytes'])
 
+let cardAuthKeys: CardAuthKeys = new Map()
+const atcFile = args['atc-file'] ?? (args['issuer-keys'] === undefined ? undefined : join(dirname(args['issuer-keys']), 'virtual-card-atc.json'))
+const atcs = new Map<string, number>()
+if (args['issuer-keys'] !== undefined) {
+  try {
+    cardAuthKeys = issuerKeysFromFile(args['issuer-keys'], loadFixtures().cities.map(c => c.issuer)).cardAuth
+  } catch (err) {
+    fail(`issuer keys: ${(err as Error).message}`)
+  }
+  if (atcFile !== undefined && existsSync(atcFile)) {
+    for (const [cardNo, atc] of Object.entries(JSON.parse(readFileSync(atcFile, 'utf8')) as Record<string, number>)) atcs.set(cardNo, atc)
+  }
+}
+
+function saveAtc (cardNo: string, atc: number): void {
+  atcs.set(cardNo, atc)
+  if (atcFile === undefined) return
+  const tmp = `${atcFile}.tmp`
+  writeFileSync(tmp, JSON.stringify(Object.fromEntries(atcs)), { mode: 0o600 })
+  renameSync(tmp, atcFile)
+}
+
 const emulator = new ReaderEmulator()
 const device = new VirtualReaderDevice(emulator, {
   path: args.port, baudRate, pace: args.pace, apduDelayMs: Number(args['apdu-delay-ms'])
@@ -52,8 +85,12 @@ function tap (cmd: Extract<ControlCommand, { op: 'tap' }>): void {
     ? { cardNo: cmd.cardNo, issuer: cmd.issuer, expiresOn: cmd.expiresOn }
     : cards.get(cmd.cardNo)
   if (facts === undefined) return out('error', { message: `no card ${cmd.cardNo} in ${args.cards}` })
-  emulator.present(new VirtualCard(cardImage(facts), { getResponseAboveBytes: t0AboveBytes }))
-  out('tap', { cardNo: facts.cardNo })
+  const masterKey = cardAuthKeys.get(facts.issuer)?.masterKey
+  const auth = masterKey === undefined
+    ? undefined
+    : { cardKey: deriveCardKey(masterKey, facts.cardNo, facts.issuer), atc: atcs.get(facts.cardNo) ?? 0, onAtc: (atc: number) => saveAtc(facts.cardNo, atc) }
+  emulator.present(new VirtualCard(cardImage(facts), { getResponseAboveBytes: t0AboveBytes, auth }))
+  out('tap', { cardNo: facts.cardNo, cardAuth: auth !== undefined })
 }
 
 async function run (cmd: ControlCommand): Promise<void> {
@@ -81,7 +118,7 @@ try {
 } catch (err) {
   fail(`cannot open ${args.port}: ${(err as Error).message}`)
 }
-out('ready', { port: args.port, baudRate, cards: cards.size })
+out('ready', { port: args.port, baudRate, cards: cards.size, cardAuthIssuers: [...cardAuthKeys.keys()] })
 
 // Commands run one at a time, in order (an unplug finishes before the next tap).
 let queue: Promise<void> = Promise.resolve()

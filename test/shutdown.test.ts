@@ -1,50 +1,93 @@
 // SIGTERM: stop accepting, commit and answer what is in flight, close the ledger, exit 0.
+// Every request is classified by what the client saw: an HTTP answer, a refused connection (the
+// listener is closed: the request was never sent), or a connection dropped without an answer.
+// The property: no tap is recorded in the ledger without its client having seen the answer, and
+// no request that reached the service is dropped unanswered.
 import t from 'tap'
 import Database from 'better-sqlite3'
+import { request } from 'node:http'
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { signedHeaders } from '../src/auth/signature.js'
 import { demoSecret } from '../src/service/demo-seed.js'
 import { checkLedger } from '../src/ledger/check.js'
 import { startService } from './helpers/service.js'
-import { postSigned } from './helpers/http-client.js'
 import { localAt } from './helpers/app.js'
 
-t.test('SIGTERM with taps in flight: answered ones are committed, exit 0', async t => {
+type Outcome = { kind: 'answered', status: number, body: string } | { kind: 'refused' } | { kind: 'dropped', code: string }
+
+/** One request on its own connection (no keep-alive: an idle-close race is not what is tested). */
+function postOnce (baseUrl: string, terminal: string, body: unknown): Promise<Outcome> {
+  const url = new URL('/v1/taps', baseUrl)
+  const payload = JSON.stringify(body)
+  const headers = { ...signedHeaders({ terminalId: terminal, secret: demoSecret(terminal), method: 'POST', path: '/v1/taps', body: payload }), 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+  return new Promise(resolve => {
+    let connected = false
+    const req = request({ host: url.hostname, port: url.port, path: '/v1/taps', method: 'POST', headers, agent: false, timeout: 10_000 }, res => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', d => { text += d })
+      res.on('end', () => resolve({ kind: 'answered', status: res.statusCode ?? 0, body: text }))
+      res.on('error', e => resolve({ kind: 'dropped', code: (e as NodeJS.ErrnoException).code ?? e.message }))
+    })
+    req.on('socket', s => s.on('connect', () => { connected = true }))
+    req.on('timeout', () => req.destroy(new Error('TIMEOUT')))
+    req.on('error', e => {
+      const code = (e as NodeJS.ErrnoException).code ?? e.message
+      resolve(!connected && code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'dropped', code })
+    })
+    req.end(payload)
+  })
+}
+
+t.test('SIGTERM with taps in flight: every tap that reached the service got its real answer, exit 0', async t => {
   const svc = await startService({ seed: 'demo' })
   const dbPath = svc.dbPath
   const cards = ['JN0000001', 'JN0000007', 'JN0000008', 'JN0000003', 'QD0000001', 'ZZ0000001']
   const terminals = ['jinan-bus-01', 'qingdao-bus-01', 'zhengzhou-bus-01']
-  const answered: Array<{ terminal: string, tapId: string }> = []
+  const issuer: Record<string, string> = { J: '370100', Q: '370200', Z: '410100' }
+  const results: Array<{ terminal: string, tapId: string, outcome: Outcome }> = []
   let next = 0
-  let refused = 0
-  // Eight clients stream taps; SIGTERM lands while some are in flight.
+  let closed = false
+  // Eight clients stream taps; SIGTERM lands while some are in flight. A client stops once the
+  // service refuses it (connection refused, or 503 while closing).
   const worker = async (): Promise<void> => {
-    while (refused === 0 && next < 5_000) {
+    while (!closed && next < 5_000) {
       const i = next++
       const terminal = terminals[i % terminals.length]!
-      const body = { tapId: `sd-${i}`, at: localAt(), card: { type: 'physical', cardNo: cards[i % cards.length], issuer: { J: '370100', Q: '370200', Z: '410100' }[cards[i % cards.length]![0]!] } }
-      try {
-        const answer = await postSigned(svc.url, terminal, demoSecret(terminal), '/v1/taps', body, 5_000)
-        if (answer.status === 200) answered.push({ terminal, tapId: body.tapId })
-        else if (answer.status === 503) refused++
-      } catch { refused++ }
+      const cardNo = cards[i % cards.length]!
+      const body = { tapId: `sd-${i}`, at: localAt(), card: { type: 'physical', cardNo, issuer: issuer[cardNo[0]!] } }
+      const outcome = await postOnce(svc.url, terminal, body)
+      results.push({ terminal, tapId: body.tapId, outcome })
+      if (outcome.kind !== 'answered' || outcome.status === 503) closed = true
     }
   }
   const workers = Array.from({ length: 8 }, worker)
-  while (answered.length < 50) await new Promise(resolve => setTimeout(resolve, 2))
+  while (results.length < 50) await new Promise(resolve => setTimeout(resolve, 2))
   svc.child.kill('SIGTERM')
   await Promise.all(workers)
-  const results = answered
-  t.ok(results.length >= 50, `${results.length} taps answered before and during shutdown`)
   const exitCode = await new Promise<number | null>(resolve => {
     if (svc.child.exitCode !== null) resolve(svc.child.exitCode)
     else svc.child.once('exit', code => resolve(code))
   })
   t.equal(exitCode, 0, 'exits 0'); if (exitCode !== 0) t.comment(svc.output().slice(-3000))
-  t.match(svc.output(), /listening on/)
+
+  const answered = results.filter(r => r.outcome.kind === 'answered' && r.outcome.status === 200)
+  const closing = results.filter(r => r.outcome.kind === 'answered' && r.outcome.status !== 200)
+  const refused = results.filter(r => r.outcome.kind === 'refused')
+  const dropped = results.filter(r => r.outcome.kind === 'dropped')
+  t.comment(`${answered.length} answered 200, ${closing.length} other answers, ${refused.length} refused at connect, ${dropped.length} dropped`)
+  t.ok(answered.length >= 50, `${answered.length} taps answered before and during shutdown`)
+  t.ok(answered.every(r => r.outcome.kind === 'answered' && JSON.parse(r.outcome.body).tapId === r.tapId), 'every 200 is a real tap answer')
+  for (const r of [...closing.filter(c => c.outcome.kind === 'answered' && c.outcome.status !== 503), ...dropped].slice(0, 5)) t.comment(`unexpected: ${JSON.stringify(r.outcome).slice(0, 300)}`)
+  t.ok(closing.every(r => r.outcome.kind === 'answered' && r.outcome.status === 503 && JSON.parse(r.outcome.body).error.code !== undefined), 'other answers are 503 with the error body')
+
   const db = new Database(dbPath, { readonly: true })
-  const recorded = db.prepare('SELECT COUNT(*) FROM taps WHERE terminal_id = ? AND tap_id = ?').pluck()
-  t.ok(results.every(r => recorded.get(r.terminal, r.tapId) === 1), `all ${results.length} answered taps are in the ledger`)
+  const recorded = new Set((db.prepare("SELECT terminal_id || '/' || tap_id AS k FROM taps WHERE tap_id LIKE 'sd-%'").pluck().all() as string[]))
+  t.ok(answered.every(r => recorded.has(`${r.terminal}/${r.tapId}`)), `all ${answered.length} answered taps are in the ledger`)
+  const recordedUnanswered = [...recorded].filter(k => !answered.some(r => `${r.terminal}/${r.tapId}` === k))
+  t.same(recordedUnanswered, [], 'no tap is in the ledger whose client did not get the answer')
+  t.same(dropped.map(r => `${r.tapId}: ${r.outcome.kind === 'dropped' ? r.outcome.code : ''}`), [], 'no request was dropped without an answer')
   t.ok(checkLedger(db).ok, 'ledger check passes')
   db.close()
   rmSync(dirname(dbPath), { recursive: true, force: true })

@@ -2,7 +2,7 @@
 // registration, and reversal of a reversible tap (pharmacy / hospital settlement cancel).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { authenticateTerminal, type TerminalAuthOptions } from '../auth/terminal-auth.js'
+import { checkTerminalHeaders, verifyTerminalSignature, type TerminalAuthOptions } from '../auth/terminal-auth.js'
 import { errorBody } from '../errors.js'
 import { AT_PAST_MS_MAX_ONLINE } from '../constants.js'
 import type { TapOutcome, TapRequest, TerminalRecord } from '../ledger/engine.js'
@@ -25,8 +25,10 @@ export interface TerminalRoutesOptions {
 
 
 export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOptions): Promise<void> {
+  // Headers before the body is read (a stranger gets 401 at once), the signature after it.
+  app.addHook('onRequest', async (request) => { checkTerminalHeaders(request, o.auth) })
   app.addHook('preValidation', async (request) => {
-    request.terminal = authenticateTerminal(request, o.auth)
+    request.terminal = verifyTerminalSignature(request, o.auth)
   })
 
   const logTap = tapLineLogger(app.log as unknown as Logger)

@@ -1,6 +1,9 @@
 // Terminal authentication (api-v1): X-Terminal-Id, X-Timestamp (±300 s), X-Signature (HMAC-SHA256
 // over METHOD, PATH as sent, timestamp and the SHA-256 of the raw body), compared in constant time.
 // Unknown terminal, bad signature or stale timestamp → 401; a disabled terminal → 403; over rate → 429.
+// Two steps: the headers (presence, known terminal, timestamp window) are checked in onRequest,
+// before a byte of the body is read, so a stranger cannot make the service read a body; the
+// signature, which covers the body's hash, once the body is in (preValidation).
 import type { FastifyRequest } from 'fastify'
 import { DomainError, ErrorCode, forbidden, unauthenticated } from '../errors.js'
 import type { TerminalRecord } from '../ledger/store.js'
@@ -20,7 +23,8 @@ function header (request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOptions): TerminalRecord {
+/** Step 1 (onRequest): everything that needs no body. Throws 401. */
+export function checkTerminalHeaders (request: FastifyRequest, o: TerminalAuthOptions): TerminalRecord {
   const terminalId = header(request, 'x-terminal-id')
   const timestamp = header(request, 'x-timestamp')
   const signature = header(request, 'x-signature')
@@ -33,12 +37,28 @@ export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOp
   if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs - Number(timestamp)) > SIGNATURE_WINDOW_MS) {
     throw unauthenticated('X-Timestamp is outside ±300 s of the server clock')
   }
+  return terminal
+}
+
+/** Step 2 (preValidation, body read): the signature, then status and rate. Throws 401/403/429. */
+export function verifyTerminalSignature (request: FastifyRequest, o: TerminalAuthOptions): TerminalRecord {
+  // Looked up again: the registration may have changed while the body was read (disabled, say).
+  const terminal = o.lookup(header(request, 'x-terminal-id') ?? '')
+  const timestamp = header(request, 'x-timestamp')
+  const signature = header(request, 'x-signature')
+  if (terminal === undefined || timestamp === undefined || signature === undefined) throw unauthenticated('unknown terminal')
+  const nowMs = o.nowMs()
   const bodyHash = request.rawBodySha256 ?? bodySha256Hex(undefined)
   const expected = signatureDigest(terminal.secret, request.method, request.url, timestamp, bodyHash)
   if (!signatureMatches(expected, signature)) throw unauthenticated('bad signature')
   if (terminal.status !== 'active') throw forbidden('terminal is disabled')
   if (!o.rateLimiter.take(terminal.terminalId, nowMs)) throw new DomainError(ErrorCode.RATE_LIMITED, 'terminal is over its request rate')
   return terminal
+}
+
+export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOptions): TerminalRecord {
+  checkTerminalHeaders(request, o)
+  return verifyTerminalSignature(request, o)
 }
 
 declare module 'fastify' {

@@ -5,13 +5,20 @@
 // payload (27 bytes) = cardNo (9 ASCII) | issuer (6 ASCII digits) | expiresAt (u32 BE, Unix s) | nonce (8 B)
 // ≈ 127 characters: fits a version-7 QR code. Verification costs one Ed25519 verify on the tap path.
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
-import type { QrKeyFixture } from '../fixtures.js'
 
 const PREFIX = 'YKT1.'
 const PREFIX_BYTES = Buffer.from(PREFIX, 'ascii')
 const PAYLOAD_BYTES = 27
 const SIGNATURE_BYTES = 64
 export const QR_PAYLOAD_CHARS_MAX = 512
+/** api-v1: a QR lives at most 300 s (POST /v1/admin/cards/:cardNo/qr ttlSeconds 1..300). */
+export const QR_LIFETIME_MS_MAX = 300_000
+/**
+ * Slack between the issuer's clock and ours when judging the lifetime: a QR expiring more than
+ * QR_LIFETIME_MS_MAX + this after our clock was minted with a longer lifetime than allowed (or
+ * for 2106) and is refused as QR_INVALID, whoever signed it.
+ */
+export const QR_ISSUER_CLOCK_SKEW_MS_MAX = 30_000
 const CARD_NO = /^[A-Z0-9]{9}$/
 const ISSUER = /^[0-9]{6}$/
 
@@ -28,7 +35,12 @@ export interface QrKeyRing {
   privateKeys: Map<string, KeyObject>
 }
 
-export function keyRingFromFixtures (keys: QrKeyFixture[]): QrKeyRing {
+export function emptyKeyRing (): QrKeyRing {
+  return { publicKeys: new Map(), privateKeys: new Map() }
+}
+
+/** A ring from PEM keys (tests and tools; the service loads its keys with src/cards/issuer-keys.ts). */
+export function keyRingFromPem (keys: Array<{ issuers: string[], publicKeyPem: string, privateKeyPem?: string }>): QrKeyRing {
   const publicKeys = new Map<string, KeyObject[]>()
   const privateKeys = new Map<string, KeyObject>()
   for (const key of keys) {
@@ -60,6 +72,7 @@ export function verifyQr (ring: QrKeyRing, qr: string, nowMs: number): QrVerific
   const claims = parseSigned(ring, qr)
   if (claims === undefined) return { ok: false, reason: 'QR_INVALID' }
   if (claims.expiresAtMs <= nowMs) return { ok: false, reason: 'QR_EXPIRED' }
+  if (claims.expiresAtMs - nowMs > QR_LIFETIME_MS_MAX + QR_ISSUER_CLOCK_SKEW_MS_MAX) return { ok: false, reason: 'QR_INVALID' }
   return { ok: true, claims }
 }
 

@@ -18,6 +18,17 @@ const REPLY_BYTES_ALLOWANCE: Record<CmdName, number> = {
   INFO: 72, POLL: 9, CARD_RESET: 41, APDU: 266, CARD_OFF: 8, QR_READ: 520, DISPLAY: 8, BEEP: 8, LED: 8
 }
 
+/** The driver's clock: real timers by default; tests inject a manual one to step time exactly. */
+export interface DriverTimers {
+  setTimeout: (fn: () => void, ms: number) => unknown
+  clearTimeout: (handle: unknown) => void
+}
+
+const REAL_TIMERS: DriverTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: handle => clearTimeout(handle as NodeJS.Timeout)
+}
+
 export interface DriverOptions {
   path: string
   baudRate: number
@@ -38,6 +49,7 @@ export interface DriverOptions {
   reconnectJitterRatio?: number
   decoder?: FrameDecoderOptions
   random?: () => number
+  timers?: DriverTimers
 }
 
 export type DriverState = 'idle' | 'opening' | 'open' | 'backoff' | 'closed' | 'gave-up'
@@ -52,12 +64,13 @@ interface Job {
   reject: (err: Error) => void
 }
 
-interface InFlight { job: Job, seq: number, frame: Buffer, attempt: number, timer?: NodeJS.Timeout }
+interface InFlight { job: Job, seq: number, frame: Buffer, attempt: number, timer?: unknown }
 
-interface Waiter { resolve: () => void, reject: (err: Error) => void, timer: NodeJS.Timeout }
+interface Waiter { resolve: () => void, reject: (err: Error) => void, timer: unknown }
 
 export class ReaderDriver extends EventEmitter {
-  private readonly opts: Required<Omit<DriverOptions, 'timeoutsMs' | 'decoder'>> & { decoder: FrameDecoderOptions }
+  private readonly opts: Required<Omit<DriverOptions, 'timeoutsMs' | 'decoder' | 'timers'>> & { decoder: FrameDecoderOptions }
+  private readonly timers: DriverTimers
   private readonly timeoutsMs: Record<CmdName, number>
   private stateNow: DriverState = 'idle'
   private port: ReaderPort | undefined
@@ -67,7 +80,7 @@ export class ReaderDriver extends EventEmitter {
   private seq = 0
   private silentFailures = 0
   private reconnectAttempt = 0
-  private timer: NodeJS.Timeout | undefined
+  private timer: unknown
   private waiters = new Set<Waiter>()
 
   constructor (options: DriverOptions) {
@@ -88,6 +101,7 @@ export class ReaderDriver extends EventEmitter {
       random: options.random ?? Math.random
     }
     this.timeoutsMs = { ...DEFAULT_TIMEOUTS_MS, ...options.timeoutsMs }
+    this.timers = options.timers ?? REAL_TIMERS
     // Start somewhere random: a restarted host is then unlikely to reuse the SEQ of the reader's
     // cached last reply (which it would be answered from).
     this.seq = Math.floor(this.opts.random() * 256)
@@ -111,7 +125,7 @@ export class ReaderDriver extends EventEmitter {
       const waiter: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.timers.setTimeout(() => {
           this.waiters.delete(waiter)
           reject(new ReaderError('READER_DISCONNECTED', `reader not connected within ${timeoutMs} ms`))
         }, timeoutMs)
@@ -139,7 +153,7 @@ export class ReaderDriver extends EventEmitter {
   async close (): Promise<void> {
     if (this.stateNow === 'closed') return
     this.stateNow = 'closed'
-    clearTimeout(this.timer)
+    this.timers.clearTimeout(this.timer)
     const err = new ReaderError('READER_CLOSED', 'reader driver closed')
     this.failAll(err)
     this.settleWaiters(err)
@@ -173,14 +187,14 @@ export class ReaderDriver extends EventEmitter {
     port.on('error', err => this.linkLost(port, `port error: ${err.message}`))
     decoder.on('data', (body: Buffer) => this.onBody(body))
     decoder.on('frame-error', e => this.emit('frame-error', e))
-    this.timer = setTimeout(() => this.linkLost(port, `open timed out after ${this.opts.openTimeoutMs} ms`), this.opts.openTimeoutMs)
+    this.timer = this.timers.setTimeout(() => this.linkLost(port, `open timed out after ${this.opts.openTimeoutMs} ms`), this.opts.openTimeoutMs)
     port.open(err => {
       if (port !== this.port) {
         // Opened after we gave up on it (open timeout): release the device and its lock.
         if (err === null) port.close(() => {})
         return
       }
-      clearTimeout(this.timer)
+      this.timers.clearTimeout(this.timer)
       if (err !== null) return this.linkLost(port, `open failed: ${err.message}`)
       this.stateNow = 'open'
       this.emit('connected', { path: this.opts.path, attempt: this.reconnectAttempt })
@@ -191,7 +205,7 @@ export class ReaderDriver extends EventEmitter {
   /** The port is gone or useless: fail what was asked, drop the port, try again later. */
   private linkLost (port: ReaderPort, reason: string): void {
     if (port !== this.port) return
-    clearTimeout(this.timer)
+    this.timers.clearTimeout(this.timer)
     this.detach()
     if (port.isOpen) port.close(() => {})
     this.failAll(new ReaderError('READER_DISCONNECTED', `reader link lost: ${reason}`))
@@ -223,7 +237,7 @@ export class ReaderDriver extends EventEmitter {
     const delayMs = this.backoffMs(this.reconnectAttempt)
     this.stateNow = 'backoff'
     this.emit('reconnect-scheduled', { attempt: this.reconnectAttempt, delayMs })
-    this.timer = setTimeout(() => this.connect(), delayMs)
+    this.timer = this.timers.setTimeout(() => this.connect(), delayMs)
   }
 
   private backoffMs (attempt: number): number {
@@ -255,7 +269,7 @@ export class ReaderDriver extends EventEmitter {
     port.write(flight.frame, err => {
       if (err != null) this.linkLost(port, `write failed: ${err.message}`)
     })
-    flight.timer = setTimeout(() => this.onTimeout(flight), this.timeoutFor(flight))
+    flight.timer = this.timers.setTimeout(() => this.onTimeout(flight), this.timeoutFor(flight))
   }
 
   private timeoutFor (flight: InFlight): number {
@@ -301,7 +315,7 @@ export class ReaderDriver extends EventEmitter {
   }
 
   private finish (flight: InFlight, err: Error | null, data?: Buffer): void {
-    clearTimeout(flight.timer)
+    this.timers.clearTimeout(flight.timer)
     this.inFlight = undefined
     if (err !== null) flight.job.reject(err)
     else flight.job.resolve(Buffer.from(data ?? Buffer.alloc(0)))
@@ -312,7 +326,7 @@ export class ReaderDriver extends EventEmitter {
     const flight = this.inFlight
     this.inFlight = undefined
     if (flight !== undefined) {
-      clearTimeout(flight.timer)
+      this.timers.clearTimeout(flight.timer)
       flight.job.reject(err)
     }
     const queued = this.queue
@@ -322,7 +336,7 @@ export class ReaderDriver extends EventEmitter {
 
   private settleWaiters (err?: Error): void {
     for (const w of this.waiters) {
-      clearTimeout(w.timer)
+      this.timers.clearTimeout(w.timer)
       if (err === undefined) w.resolve()
       else w.reject(err)
     }

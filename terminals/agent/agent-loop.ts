@@ -7,7 +7,7 @@ import type { Presence, ReaderCommands } from '../../src/reader/reader-commands.
 import { cardToken } from './card-token.js'
 import type { PendingTapStore } from './pending-taps.js'
 import { IDLE, presentOutcome, READ_FAILED, REMOVE_CARD, show, WAIT, type Presentation } from './presenter.js'
-import { prepareTap, type PreparedTap } from './tap-body.js'
+import { prepareTap, provenCard, type PreparedTap } from './tap-body.js'
 import { rfc3339Local } from './tap-id.js'
 import type { SinkOutcome, TapSink } from './tap-sink.js'
 
@@ -41,6 +41,8 @@ export interface AgentDeps {
   store: PendingTapStore
   log: AgentLog
   nextTapId: () => string
+  /** The terminal's id, which a physical card's cryptogram covers; without it taps carry no card proof. */
+  terminalId?: string
   tokenKey: string
   context: Record<string, unknown>
   amount?: number
@@ -108,7 +110,8 @@ export class TerminalAgent {
       return await this.afterTap(presented, undefined)
     }
     const readAt = this.now()
-    const tap = this.d.store.takeByCard(token, readAt - this.t.pendingReuseMs) ?? this.newTap(presented, detectedAt, token)
+    const tap = this.d.store.takeByCard(token, readAt - this.t.pendingReuseMs) ?? await this.newTap(presented, presence, detectedAt, token)
+    if (tap === null) return
     const reused = tap.attempts > 0
     const outcome = await this.d.sink.submit(tap, { onRetry: (attempt, reason) => this.onRetry(tap, attempt, reason) })
     const decidedAt = this.now()
@@ -146,14 +149,23 @@ export class TerminalAgent {
     }
   }
 
-  private newTap (presented: PresentedCard, detectedAt: number, token: string): PreparedTap {
-    return prepareTap({
-      tapId: this.d.nextTapId(),
-      at: rfc3339Local(detectedAt, this.t.utcOffsetMinutes),
-      card: presented.card,
-      amount: this.d.amount,
-      context: this.d.context
-    }, token, this.now())
+  private async newTap (presented: PresentedCard, presence: Presence, detectedAt: number, token: string): Promise<PreparedTap | null> {
+    const tapId = this.d.nextTapId()
+    const at = rfc3339Local(detectedAt, this.t.utcOffsetMinutes)
+    let card
+    try {
+      card = await provenCard(presented, { terminalId: this.d.terminalId, tapId, at, amount: this.d.amount })
+    } catch (err) {
+      // The card left before it could prove itself: like a failed read, "tap again".
+      const code = (err as ReaderError).code
+      if (typeof code !== 'string' || !CARD_PROBLEM.test(code)) throw err
+      this.d.log.warn({ code, err: (err as Error).message }, 'card proof failed')
+      await this.present(READ_FAILED)
+      if (presence.card) await this.waitRemoval()
+      this.needIdle = true
+      return null
+    }
+    return prepareTap({ tapId, at, card, amount: this.d.amount, context: this.d.context }, token, this.now())
   }
 
   private onRetry (tap: PreparedTap, attempt: number, reason: string): void {

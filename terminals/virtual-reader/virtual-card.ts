@@ -1,6 +1,8 @@
 // A social security card's APDU behaviour, enough for a reader without PSAM: SELECT of the SSSE
 // application and its EFs, READ RECORD on EF05, GET RESPONSE (T=0 style) and the usual status words.
+import { computeCryptogram, ATC_MAX } from '../../src/cards/card-auth.js'
 import { EF05_ID, SSSE_DF_NAME } from '../../src/reader/apdu.js'
+import { decodeProofRequest, encodeProofResponse, GENERATE_AC_CLA, GENERATE_AC_INS } from '../../src/reader/card-proof.js'
 import type { CardImage } from './card-image.js'
 
 const EF06_ID = Buffer.from('EF06', 'hex')
@@ -12,6 +14,20 @@ export interface VirtualCardOptions {
    * Infinity answers everything directly.
    */
   getResponseAboveBytes?: number
+  /**
+   * The card's own key (diversified from its issuer's master key at personalisation) and its
+   * application transaction counter: with them the card answers GENERATE AC. Without, it answers
+   * 6E00 like a card that has no such function.
+   */
+  auth?: CardAuthState
+}
+
+export interface CardAuthState {
+  cardKey: Buffer
+  /** The last ATC used; the next GENERATE AC uses atc + 1. */
+  atc: number
+  /** Called with each new ATC, so the counter can outlive the process (a real card keeps it in EEPROM). */
+  onAtc?: (atc: number) => void
 }
 
 interface Command { cla: number, ins: number, p1: number, p2: number, data: Buffer, le: number | undefined }
@@ -37,10 +53,14 @@ export class VirtualCard {
   private ef: 'NONE' | 'EF05' = 'NONE'
   private pending: Buffer = Buffer.alloc(0)
   private readonly getResponseAboveBytes: number
+  private readonly auth: CardAuthState | undefined
 
   constructor (readonly image: CardImage, opts: VirtualCardOptions = {}) {
     this.getResponseAboveBytes = opts.getResponseAboveBytes ?? 16
+    this.auth = opts.auth
   }
+
+  get atc (): number | undefined { return this.auth?.atc }
 
   get cardNo (): string { return this.image.facts.cardNo }
 
@@ -55,6 +75,10 @@ export class VirtualCard {
   transmit (apdu: Buffer): Buffer {
     const c = parseCommand(apdu)
     if (c === null) return sw(0x6700)
+    if (c.cla === GENERATE_AC_CLA && this.auth !== undefined) {
+      this.pending = Buffer.alloc(0)
+      return c.ins === GENERATE_AC_INS ? this.generateAc(c, this.auth) : sw(0x6D00)
+    }
     if (c.cla !== 0x00) return sw(0x6E00)
     if (c.ins !== 0xC0) this.pending = Buffer.alloc(0)
     switch (c.ins) {
@@ -99,6 +123,20 @@ export class VirtualCard {
       return sw(0x6100 | record.length)
     }
     return sw(0x9000, record)
+  }
+
+  private generateAc (c: Command, auth: CardAuthState): Buffer {
+    if (this.df !== 'SSSE') return sw(0x6985)
+    if (c.p1 !== 0x80 || c.p2 !== 0x00) return sw(0x6A86)
+    const request = decodeProofRequest(c.data)
+    if (request === null) return sw(0x6700)
+    // A card whose counter has run out is blocked for good (EMV: the ATC never wraps).
+    if (auth.atc >= ATC_MAX) return sw(0x6985)
+    auth.atc += 1
+    auth.onAtc?.(auth.atc)
+    const { cardNo, issuer } = this.image.facts
+    const cryptogram = computeCryptogram({ cardKey: auth.cardKey, atc: auth.atc, cardNo, issuer, fields: request })
+    return sw(0x9000, encodeProofResponse({ atc: auth.atc, cryptogram }))
   }
 
   private getResponse (c: Command): Buffer {

@@ -1,9 +1,13 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
-import { keyRingFromFixtures, mintQr, verifyQr } from '../../src/cards/qr-token.js'
-import { loadFixtures } from '../../src/fixtures.js'
+import { keyRingFromPem, mintQr, verifyQr, QR_ISSUER_CLOCK_SKEW_MS_MAX, QR_LIFETIME_MS_MAX } from '../../src/cards/qr-token.js'
 
-const ring = keyRingFromFixtures(loadFixtures().qrKeys)
+function pemPair (): { publicKeyPem: string, privateKeyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }
+}
+
+const ring = keyRingFromPem([{ issuers: ['370100', '370200'], ...pemPair() }])
 const now = Date.UTC(2026, 6, 1, 0, 0, 0)
 
 t.test('a minted QR verifies until it expires', async t => {
@@ -21,8 +25,7 @@ t.test('tampered, truncated or foreign-signed QRs are invalid', async t => {
   const [prefix, payload, signature] = qr.split('.')
   const otherCard = Buffer.from(payload!, 'base64url')
   otherCard.write('JN0000002', 0, 'ascii')
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-  const foreignRing = keyRingFromFixtures([{ keyId: 'x', issuers: ['370100'], publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }])
+  const foreignRing = keyRingFromPem([{ issuers: ['370100'], ...pemPair() }])
   const cases: Array<[string, string]> = [
     ['card swapped', `${prefix}.${otherCard.toString('base64url')}.${signature}`],
     ['truncated', qr.slice(0, -10)],
@@ -33,4 +36,12 @@ t.test('tampered, truncated or foreign-signed QRs are invalid', async t => {
     ['signed by another key', mintQr(foreignRing, 'JN0000001', '370100', now + 60_000)]
   ]
   for (const [name, bad] of cases) t.same(verifyQr(ring, bad, now), { ok: false, reason: 'QR_INVALID' }, name)
+})
+
+t.test('attack: a validly signed QR living longer than the 300 s maximum is QR_INVALID', async t => {
+  const limitMs = QR_LIFETIME_MS_MAX + QR_ISSUER_CLOCK_SKEW_MS_MAX
+  t.ok(verifyQr(ring, mintQr(ring, 'JN0000001', '370100', now + QR_LIFETIME_MS_MAX), now).ok, 'the maximum lifetime')
+  t.ok(verifyQr(ring, mintQr(ring, 'JN0000001', '370100', now + limitMs), now).ok, 'the maximum plus the issuer clock slack')
+  t.same(verifyQr(ring, mintQr(ring, 'JN0000001', '370100', now + limitMs + 1000), now), { ok: false, reason: 'QR_INVALID' }, 'a second more')
+  t.same(verifyQr(ring, mintQr(ring, 'JN0000001', '370100', Date.UTC(2106, 1, 7)), now), { ok: false, reason: 'QR_INVALID' }, 'expiring in 2106')
 })

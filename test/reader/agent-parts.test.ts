@@ -96,9 +96,8 @@ t.test('tap client: timeouts, error codes and what is worth retrying', async t =
         : { status: 200, body: { nonsense: true } })
   t.teardown(svc.close)
   const post = tapPoster({ serviceUrl: svc.url, terminalId: 'jn-gate-1', secret: SECRET, budgetMs: 100 })
-  const started = Date.now()
-  t.same(await post(tap(1).body), { kind: 'timeout', budgetMs: 100 })
-  t.ok(Date.now() - started < 400, 'the budget is kept')
+  // The first request hangs for ever: only the 100 ms budget can end this call (no wall-clock window asserted).
+  t.same(await post(tap(1).body), { kind: 'timeout', budgetMs: 100 }, 'the budget ends a call the service never answers')
   t.match(await post(tap(2).body), { kind: 'error', status: 503, code: 'OVERLOADED', retryable: true })
   t.match(await post(tap(3).body), { kind: 'error', status: 401, code: 'UNAUTHENTICATED', retryable: false })
   t.match(await post(tap(4).body), { kind: 'error', code: 'BAD_ANSWER', retryable: false })

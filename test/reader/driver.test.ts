@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap'
 import { DEFAULT_TIMEOUTS_MS, ReaderDriver, type DriverOptions } from '../../src/reader/driver.js'
 import { isReaderError } from '../../src/reader/errors.js'
-import { encodeFrame } from '../../src/reader/frame.js'
+import { encodeFrame, wireMs } from '../../src/reader/frame.js'
 import { Cmd, encodeReply, Status } from '../../src/reader/protocol.js'
 import { ReaderCommands } from '../../src/reader/reader-commands.js'
 import { ReaderEmulator } from '../../terminals/virtual-reader/reader-emulator.js'
 import { emulatorDevice, mockLine, type Device, type MockLine } from './helpers/mock-line.js'
+import { ManualTimers, settle } from '../helpers/manual-timers.js'
 
 const FAST: Partial<DriverOptions> = {
   baudRate: 115200,
@@ -81,15 +82,25 @@ t.test('a corrupted reply is resent under the same SEQ and answered from the rea
   t.equal(retries.length, 1)
 })
 
-t.test('no reply at all: bounded resends, then READER_TIMEOUT', async t => {
+t.test('no reply at all: bounded resends, each after its timeout, then READER_TIMEOUT', async t => {
   const line = mockLine(() => null)
-  const driver = await connected(t, line, { retriesMax: 2, silentFailuresMax: 99 })
-  const started = Date.now()
-  const err = await new ReaderCommands(driver).poll().catch(e => e)
-  const took = Date.now() - started
-  t.ok(isReaderError(err, 'READER_TIMEOUT'), `got ${err.code}`)
-  t.equal(line.requests.length, 3, 'one send and two resends')
-  t.ok(took >= 90 && took < 400, `three 30 ms timeouts took ${took} ms`)
+  const timers = new ManualTimers()
+  const driver = await connected(t, line, { retriesMax: 2, silentFailuresMax: 99, timers })
+  let settled: unknown
+  void new ReaderCommands(driver).poll().then(v => { settled = v }, e => { settled = e })
+  // POLL: 30 ms + the wire time of its 7-byte frame and a 9-byte reply at 115200 baud, rounded up.
+  const timeoutMs = Math.ceil(30 + wireMs(7 + 9, 115200))
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await settle()
+    t.equal(line.requests.length, attempt, `attempt ${attempt} sent`)
+    await timers.advance(timeoutMs - 1)
+    t.equal(line.requests.length, attempt, `no resend 1 ms before the ${timeoutMs} ms timeout`)
+    t.equal(settled, undefined, 'still waiting')
+    await timers.advance(1)
+  }
+  await settle()
+  t.ok(isReaderError(settled, 'READER_TIMEOUT'), `got ${(settled as { code?: string }).code}`)
+  t.equal(line.requests.length, 3, 'one send and two resends, no more')
 })
 
 t.test('stale replies (wrong SEQ) are dropped, the right one completes the request', async t => {
@@ -207,10 +218,15 @@ t.test('close() fails what is pending with READER_CLOSED', async t => {
 
 t.test('timeouts include the wire time at the baud rate', async t => {
   const line = mockLine(() => null)
-  const driver = await connected(t, line, { baudRate: 9600, timeoutsMs: { APDU: 10 }, retriesMax: 0, silentFailuresMax: 99 })
-  const started = Date.now()
-  await driver.request(Cmd.APDU, Buffer.alloc(200)).catch(() => {})
-  const took = Date.now() - started
-  // 10 ms + (207-byte frame + 266-byte reply allowance) × 10 bits / 9600 baud ≈ 503 ms.
-  t.ok(took >= 480 && took < 800, `APDU timeout at 9600 baud was ${took} ms`)
+  const timers = new ManualTimers()
+  const driver = await connected(t, line, { baudRate: 9600, timeoutsMs: { APDU: 10 }, retriesMax: 0, silentFailuresMax: 99, timers })
+  let settled: unknown
+  void driver.request(Cmd.APDU, Buffer.alloc(200)).then(v => { settled = v }, e => { settled = e })
+  await settle()
+  // 10 ms + (207-byte frame + 266-byte reply allowance) × 10 bits / 9600 baud = 502.7 → 503 ms.
+  t.same(timers.armedMs, [503], 'one timer, armed for 503 ms')
+  await timers.advance(502)
+  t.equal(settled, undefined, 'not yet at 502 ms')
+  await timers.advance(1)
+  t.ok(isReaderError(settled, 'READER_TIMEOUT'), 'timed out at 503 ms')
 })
