@@ -13,7 +13,7 @@ import { Ledger } from './ledger/ledger.js'
 import { openLedgerDb } from './ledger/schema.js'
 import { seedDemo } from './ledger/seed.js'
 import type { TapAnswer } from './ledger/tap-processor.js'
-import { cardTokenizer, createLogger, redactUrl } from './log.js'
+import { cardTokenizer, createLogger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildCatalogue } from './rules/catalogue.js'
 import { errorBody } from './errors.js'
@@ -22,6 +22,12 @@ import { registerJsonBodyParser } from './api/json-body.js'
 import { publicRoutes } from './api/public-routes.js'
 import { terminalRoutes } from './api/terminal-routes.js'
 import { adminRoutes } from './api/admin-routes.js'
+// Ops and integrator faces (issue #11): request ids and log lines, docs, console, live decisions.
+import { registerRequestLog, requestId } from './api/request-log.js'
+import { LiveFeed } from './api/live-feed.js'
+import { docsRoutes } from './docs/docs-routes.js'
+import { consoleRoutes } from './console/console-routes.js'
+import { ConsoleStats } from './console/console-stats.js'
 
 export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas')
 
@@ -39,6 +45,10 @@ export interface AppOptions {
   queueDepthMax?: number
   tapBodyBytesMax?: number
   batchBodyBytesMax?: number
+  /** Read-only ops role (console, settlement, ledger check); unset: none. */
+  opsToken?: string
+  /** Key of the card tokens in logs and on the console; unset: random per process (tests). */
+  cardTokenKey?: Buffer
 }
 
 export interface App {
@@ -46,6 +56,7 @@ export interface App {
   ledger: Ledger
   metrics: Metrics
   logger: Logger
+  liveFeed: LiveFeed
   seeded: { terminals: number, cards: number }
 }
 
@@ -101,9 +112,12 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const seeded = o.seed === 'demo' ? seedDemo(ledger, fixtures) : { terminals: 0, cards: 0 }
 
   const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
-  const cardToken = cardTokenizer()
+  const cardToken = cardTokenizer(o.cardTokenKey)
   const app: FastifyInstance = Fastify({
     ...SERVICE_FASTIFY_OPTIONS,
+    // X-Request-Id: the caller's when short and plain, else a UUID (src/api/request-log.ts).
+    requestIdHeader: false,
+    genReqId: requestId,
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request comes from our onResponse hook (URLs redacted), not Fastify's.
     logController: new LogController({ disableRequestLogging: true })
@@ -111,13 +125,10 @@ export async function buildApp (o: AppOptions): Promise<App> {
   registerServiceParsing(app, schemas)
   registerErrorHandling(app)
 
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    metrics!.requests.inc({ route, status: reply.statusCode })
-    if (route !== '/v1/taps') {
-      request.log.info({ method: request.method, url: redactUrl(request.url, cardToken), status: reply.statusCode, latencyMs: reply.elapsedTime }, 'request')
-    }
-  })
+  const consoleStats = new ConsoleStats(nowMs)
+  const liveFeed = new LiveFeed({ sinks: [consoleStats.onDecision] })
+  registerRequestLog(app, { metrics, cardToken, onRejected: (code, terminal) => consoleStats.onRejected(code, terminal) })
+  await app.register(docsRoutes, {})
 
   await app.register(publicRoutes, { ledger, metrics })
   await app.register(terminalRoutes, {
@@ -127,9 +138,19 @@ export async function buildApp (o: AppOptions): Promise<App> {
     auth: { lookup: id => ledger.terminal(id), rateLimiter: new RateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }), nowMs },
     tapBodyBytesMax: o.tapBodyBytesMax ?? TAP_BODY_BYTES_MAX,
     batchBodyBytesMax: o.batchBodyBytesMax ?? BATCH_BODY_BYTES_MAX,
-    batchAtPastMsMax: BATCH_AT_PAST_MS_MAX
+    batchAtPastMsMax: BATCH_AT_PAST_MS_MAX,
+    liveFeed
   })
-  await app.register(adminRoutes, { ledger, adminToken: o.adminToken })
+  await app.register(adminRoutes, { ledger, adminToken: o.adminToken, opsToken: o.opsToken })
+  const queueDepthMax = o.queueDepthMax ?? 4096
+  await app.register(consoleRoutes, {
+    adminToken: o.adminToken,
+    opsToken: o.opsToken,
+    liveFeed,
+    stats: consoleStats,
+    ready: () => !ledger.db.open || ledger.db.readonly ? { ready: false, why: 'ledger is not open for writing' }
+      : ledger.queueDepth >= queueDepthMax * 0.9 ? { ready: false, why: 'tap queue is nearly full' } : { ready: true }
+  })
 
   const purgeTimer = setInterval(() => { ledger.purgeExpiredNonces() }, 60_000)
   purgeTimer.unref()
@@ -137,5 +158,5 @@ export async function buildApp (o: AppOptions): Promise<App> {
     clearInterval(purgeTimer)
     await ledger.close()
   })
-  return { app, ledger, metrics, logger, seeded }
+  return { app, ledger, metrics, logger, liveFeed, seeded }
 }

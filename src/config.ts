@@ -10,6 +10,10 @@ export interface ServiceConfig {
   adminTokenGenerated: boolean
   seed: 'demo' | 'none'
   logLevel: string
+  /** Read-only ops role (console, settlement, ledger check); unset: no ops role. */
+  opsToken: string | undefined
+  /** CARD_TOKEN_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
+  cardTokenKey: string | undefined
 }
 
 export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
@@ -18,6 +22,10 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
   const seed = env.SEED ?? 'demo'
   if (seed !== 'demo' && seed !== 'none') throw new Error(`SEED must be demo or none, got ${seed}`)
   const adminTokenGenerated = env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === ''
+  const opsToken = env.OPS_TOKEN === undefined || env.OPS_TOKEN === '' ? undefined : env.OPS_TOKEN
+  if (opsToken !== undefined && (opsToken.length < 16 || opsToken === env.ADMIN_TOKEN)) {
+    throw new Error('OPS_TOKEN must be at least 16 characters and differ from ADMIN_TOKEN')
+  }
   return {
     port,
     host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
@@ -25,6 +33,8 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
     adminToken: adminTokenGenerated ? randomBytes(24).toString('base64url') : String(env.ADMIN_TOKEN),
     adminTokenGenerated,
     seed,
-    logLevel: env.LOG_LEVEL ?? 'info'
+    logLevel: env.LOG_LEVEL ?? 'info',
+    opsToken,
+    cardTokenKey: env.CARD_TOKEN_KEY
   }
 }
