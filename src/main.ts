@@ -1,21 +1,51 @@
 // `npm start`: the auth service on an embedded SQLite ledger (api-v1 "Starting the service").
 import { buildApp } from './app.js'
 import { configFromEnv } from './config.js'
+import { cardTokenKey } from './ops/card-token-key.js'
+import { logDestination } from './log.js'
+
+const HELP = `usage: npm start  (production: npm run build && npm run start:prod)
+The yikatong auth service. Configured by environment variables:
+  PORT (8080)  HOST (127.0.0.1)  DB_PATH (data/ledger.db)  SEED (demo|none, demo)  LOG_LEVEL (info)
+  ADMIN_TOKEN     bearer token for /v1/admin/* (unset: generated, printed once to stderr)
+  OPS_TOKEN       read-only ops role for the console, settlement and ledger check (unset: none)
+  CARD_TOKEN_KEY  key of the card tokens in logs and the console, >= 32 characters
+                  (unset: a key file card-token.key beside DB_PATH, created once)
+Answers /healthz, /readyz, /metrics, /docs, /console once it prints "yikatong listening on URL".`
 
 const SHUTDOWN_MS_MAX = 10_000
 
 async function main (): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) { process.stdout.write(HELP + '\n'); return }
   const config = configFromEnv(process.env)
+  const key = cardTokenKey({ envValue: config.cardTokenKey, dbPath: config.dbPath })
+  const logStream = logDestination()
   const { app, logger, seeded } = await buildApp({
     dbPath: config.dbPath,
     adminToken: config.adminToken,
+    opsToken: config.opsToken,
+    cardTokenKey: key.key,
     seed: config.seed,
-    logLevel: config.logLevel
+    logLevel: config.logLevel,
+    logStream
   })
+  // A crash must not lose the lines that explain it: write them out synchronously before exiting.
+  const flushLog = (): void => {
+    try { (logStream as unknown as { flushSync: () => void }).flushSync() } catch { /* nothing buffered */ }
+  }
+  const die = (kind: string) => (error: unknown): void => {
+    logger.fatal({ err: error }, kind)
+    flushLog()
+    process.exit(1)
+  }
+  process.on('uncaughtException', die('uncaught exception'))
+  process.on('unhandledRejection', die('unhandled rejection'))
+  logger.info({ cardTokenKeySource: key.source }, 'card tokens keyed')
   if (seeded.cards > 0) logger.info(seeded, 'loaded demo data into an empty ledger')
   if (config.adminTokenGenerated) {
-    // Printed once, to the console only: it is never written to the log.
-    process.stdout.write(`ADMIN_TOKEN (generated for this run): ${config.adminToken}\n`)
+    // Printed once, to stderr: stdout is the log stream (journald, files, shippers), and a
+    // bearer token must not end up wherever log lines are kept.
+    process.stderr.write(`ADMIN_TOKEN (generated for this run): ${config.adminToken}\n`)
   }
   const address = await app.listen({ port: config.port, host: config.host })
   process.stdout.write(`yikatong listening on ${address}\n`)
@@ -30,7 +60,7 @@ async function main (): Promise<void> {
     // keep-alive clients cannot hold the shutdown open.
     setInterval(() => app.server.closeIdleConnections(), 50).unref()
     app.close().then(() => {
-      logger.flush()
+      flushLog()
       process.exit(0)
     }, (error: unknown) => {
       process.stderr.write(`shutdown failed: ${String(error)}\n`)
