@@ -12,7 +12,7 @@ import { ConfigError, loadConfig, type AgentConfig } from './agent/config.js'
 import { MemoryPendingTaps } from './agent/pending-taps.js'
 import { tapIdSource } from './agent/tap-id.js'
 import { OnlineTapSink } from './agent/tap-sink.js'
-import { tapPoster } from './agent/tap-client.js'
+import { tapPoster } from './sdk/tap-poster.js' // the terminal SDK's signed poster
 
 let cfg: AgentConfig
 try {
