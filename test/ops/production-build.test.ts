@@ -3,7 +3,7 @@
 // compiled tap command, and stops cleanly on SIGTERM. Built into a temporary folder, not dist/.
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +20,13 @@ t.test('compiled service runs without tsx', { timeout: 170_000 }, async t => {
   await run(process.execPath, ['scripts/build.mjs', '--out', out], { cwd: ROOT, timeout: 150_000 })
   t.ok(existsSync(join(out, 'src', 'main.js')), 'main.js built')
   t.ok(existsSync(join(out, 'console', 'index.html')) && existsSync(join(out, 'schemas', 'tap-request.json')), 'run-time data copied')
+  // The systemd units start scripts the build made (/opt/yikatong/dist/... is this build's out/...).
+  for (const unit of readdirSync(join(ROOT, 'deploy', 'systemd'))) {
+    const exec = /^ExecStart=\/usr\/bin\/node \/opt\/yikatong\/dist\/(\S+)/m.exec(readFileSync(join(ROOT, 'deploy', 'systemd', unit), 'utf8'))
+    t.ok(exec !== null && existsSync(join(out, exec[1]!)), `${unit} starts ${exec?.[1]}, which the build made`)
+  }
+  const agentHelp = await run(process.execPath, [join(out, 'terminals', 'agent.js'), '--help'], { cwd: ROOT, timeout: 30_000 })
+  t.match(agentHelp.stdout, /Terminal agent/, 'the compiled agent answers --help')
 
   // A clean environment: no tsx loader flags inherited from the test runner.
   const env = { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DB_PATH: join(data, 'ledger.db'), ADMIN_TOKEN: 'prod-admin-token', SEED: 'demo', LOG_LEVEL: 'info' }
