@@ -9,6 +9,7 @@
 // file in os.tmpdir(), deleted at the end. Results: bench/results/latest.json and latest.md.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { writeResults } from './lib/write-results.js'
+import { exitOnHelp } from '../src/ops/cli-help.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -112,6 +113,7 @@ export interface BenchResults {
 }
 
 const args = process.argv.slice(2)
+exitOnHelp(args, 'usage: npm run bench [-- --quick] [--only=micro,baseline,service,growth,profile] [--keep]\n  full run ~10 min (bench/results/latest.*); --quick ~1 min (bench/results/quick.*, gitignored)')
 const P = args.includes('--quick') ? QUICK : FULL
 const only = new Set((args.find(a => a.startsWith('--only='))?.slice('--only='.length) ?? 'micro,baseline,service,growth,profile').split(','))
 const keep = args.includes('--keep')

@@ -22,7 +22,7 @@ const CONTRACT = [
   'GET /v1/admin/settlement/days/{date}', 'POST /v1/admin/settlement/days/{date}/close',
   'GET /docs', 'GET /docs/json', 'GET /console'
 ]
-/** 1.1 names whose issues have not landed yet: the app must not serve them undocumented. */
+/** 1.1 names whose issues had not landed when this was written: documented, or not served at all. */
 const NOT_YET_SERVED = new Set(['GET /v1/terminal/denylist', 'POST /v1/admin/taps/{terminalId}/{tapId}/refund', 'GET /v1/admin/settlement/days/{date}', 'POST /v1/admin/settlement/days/{date}/close'])
 /** The document describes the API; the two routes that serve the document are not in it. */
 const SERVES_THE_DOCUMENT = new Set(['GET /docs', 'GET /docs/json'])
@@ -60,7 +60,7 @@ t.test('every contract path, error answers and security', async t => {
   for (const name of CONTRACT) {
     const [method, path] = name.split(' ') as [string, string]
     if (SERVES_THE_DOCUMENT.has(name)) continue
-    if (NOT_YET_SERVED.has(name)) {
+    if (NOT_YET_SERVED.has(name) && doc.paths[path]?.[method.toLowerCase()] === undefined) {
       const url = path.replace(/\{date\}/, '2026-07-01').replace(/\{[A-Za-z]+\}/g, 'x')
       const answer = await h.app.inject({ method: method as 'GET', url, headers: { authorization: 'Bearer test-admin-token' } })
       t.equal(answer.json().error.message, 'no such route', `${name} is not served yet (document it when it is)`)

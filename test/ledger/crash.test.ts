@@ -39,8 +39,12 @@ async function streamUntilKilled (svc: RunningService, terminals: Array<{ id: st
   const worker = async (): Promise<void> => {
     while (!stop) {
       const i = next++
-      const terminal = terminals[i % TERMINALS]!
-      const body = { tapId: `r${round}-${i}`, at: localAt(), card: { type: 'physical', cardNo: `K${String(i % CARDS).padStart(8, '0')}`, issuer: '370200' } }
+      // Each round starts further along the (card, terminal) cycle: a pair tapped in the previous
+      // round would be declined DUPLICATE_TAP, and approvals would then depend on how many taps the
+      // previous round managed before its kill.
+      const k = i + round * 1_000
+      const terminal = terminals[k % TERMINALS]!
+      const body = { tapId: `r${round}-${i}`, at: localAt(), card: { type: 'physical', cardNo: `K${String(k % CARDS).padStart(8, '0')}`, issuer: '370200' } }
       try {
         const answer = await postSigned(svc.url, terminal.id, terminal.secret, '/v1/taps', body, 5_000)
         received.push({ terminal, body, answer })
