@@ -7,7 +7,9 @@
 //
 // Every server and load generator is a child process, killed on any exit; every ledger is a temp
 // file in os.tmpdir(), deleted at the end. Results: bench/results/latest.json and latest.md.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { writeResults } from './lib/write-results.js'
+import { exitOnHelp } from '../src/ops/cli-help.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -111,6 +113,7 @@ export interface BenchResults {
 }
 
 const args = process.argv.slice(2)
+exitOnHelp(args, 'usage: npm run bench [-- --quick] [--only=micro,baseline,service,growth,profile] [--keep]\n  full run ~10 min (bench/results/latest.*); --quick ~1 min (bench/results/quick.*, gitignored)')
 const P = args.includes('--quick') ? QUICK : FULL
 const only = new Set((args.find(a => a.startsWith('--only='))?.slice('--only='.length) ?? 'micro,baseline,service,growth,profile').split(','))
 const keep = args.includes('--keep')
@@ -388,9 +391,9 @@ async function main (): Promise<void> {
   results.durationS = Math.round((performance.now() - t0) / 1000)
   const out = join(ROOT, 'bench', 'results')
   mkdirSync(out, { recursive: true })
-  writeFileSync(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
-  writeFileSync(join(out, 'latest.md'), writeMarkdown(results))
-  log(`done in ${results.durationS} s: bench/results/latest.json, bench/results/latest.md`)
+  // The quick run writes quick.* (gitignored), never over the full run's committed latest.*.
+  const files = writeResults(out, results)
+  log(`done in ${results.durationS} s: ${files.map(f => `bench/results/${f}`).join(', ')}`)
 }
 
 function ratio (a: number | undefined, b: number | undefined): number | null {

@@ -10,7 +10,9 @@
 //                             default ISSUER_KEYS_FILE or data/issuer-keys.json: the deployment's own)
 //   --forge                   with --atc: a made-up cryptogram instead, to see CARD_AUTH_FAILED
 //                             (once the tap pipeline calls verifyCardProof: docs/security.md)
-//   --secret S  --url http://127.0.0.1:8080  --tap-id ID
+//   --secret S      the terminal secret (default demo-secret-<terminal>)
+//   --url URL       the service (default http://127.0.0.1:8080, or YIKATONG_URL / PORT)
+//   --tap-id ID     default <terminal>-<ms>; the same id again replays the recorded answer
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { signedHeaders } from '../src/auth/signature.js'
@@ -18,6 +20,10 @@ import { computeCryptogram, deriveCardKey } from '../src/cards/card-auth.js'
 import { issuerKeysFromFile } from '../src/cards/issuer-keys.js'
 import { loadFixtures } from '../src/fixtures.js'
 import { demoSecret } from '../src/service/demo-seed.js'
+import { exitOnHelp, usageFromHeader } from '../src/ops/cli-help.js'
+import { readFileSync } from 'node:fs'
+
+exitOnHelp(process.argv.slice(2), usageFromHeader(readFileSync(new URL(import.meta.url), 'utf8')))
 
 const { values } = parseArgs({
   options: {
@@ -43,9 +49,10 @@ function localNow (): string {
 async function mintQr (url: string, cardNo: string): Promise<string> {
   const token = process.env.ADMIN_TOKEN
   if (token === undefined) throw new Error('--qr needs ADMIN_TOKEN in the environment to mint the QR')
-  const response = await fetch(`${url}/v1/admin/cards/${cardNo}/qr`, {
+  const target = `${url}/v1/admin/cards/${cardNo}/qr`
+  const response = await fetch(target, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(5_000)
-  })
+  }).catch((error: Error) => { throw new Error(`cannot reach ${target}: ${(error.cause as Error | undefined)?.message ?? error.message}`) })
   const body = await response.json() as { qr?: string }
   if (body.qr === undefined) throw new Error(`QR mint failed: ${response.status} ${JSON.stringify(body)}`)
   return body.qr
@@ -73,7 +80,9 @@ async function main (): Promise<void> {
   const body = JSON.stringify(tap)
   const headers = signedHeaders({ terminalId, secret: values.secret ?? demoSecret(terminalId), method: 'POST', path: '/v1/taps', body })
   const started = performance.now()
-  const response = await fetch(`${values.url}/v1/taps`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) })
+  const target = `${values.url}/v1/taps`
+  const response = await fetch(target, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) })
+    .catch((error: Error) => { throw new Error(`cannot reach ${target}: ${(error.cause as Error | undefined)?.message ?? error.message} (start the service with npm start, or pass --url)`) })
   const text = await response.text()
   const ms = (performance.now() - started).toFixed(1)
   process.stdout.write(`POST /v1/taps as ${terminalId} → ${response.status} in ${ms} ms\n${JSON.stringify(JSON.parse(text), null, 2)}\n`)

@@ -9,7 +9,7 @@ import { AT_PAST_MS_MAX_UPLOAD, BATCH_BODY_BYTES_MAX, TAP_BODY_BYTES_MAX } from 
 import { loadFixtures, FIXTURES_DIR } from './fixtures.js'
 import type { LedgerEngine } from './ledger/engine.js'
 import { SqliteEngine } from './ledger/sqlite-engine.js'
-import { cardTokenizer, createLogger, redactUrl } from './log.js'
+import { cardTokenizer, createLogger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildCatalogue } from './rules/catalogue.js'
 import { loadSchemas, SCHEMAS_DIR } from './schemas.js'
@@ -24,6 +24,12 @@ import { registerJsonBodyParser } from './api/json-body.js'
 import { publicRoutes } from './api/public-routes.js'
 import { terminalRoutes } from './api/terminal-routes.js'
 import { adminRoutes } from './api/admin-routes.js'
+// Ops and integrator faces (issue #11): request ids and log lines, docs, console, live decisions.
+import { registerRequestLog, requestId } from './api/request-log.js'
+import { LiveFeed } from './api/live-feed.js'
+import { docsRoutes } from './docs/docs-routes.js'
+import { consoleRoutes } from './console/console-routes.js'
+import { ConsoleStats } from './console/console-stats.js'
 
 export { loadSchemas, SCHEMAS_DIR }
 
@@ -47,6 +53,10 @@ export interface AppOptions {
   issuerKeysFile?: string
   /** Client bounds (src/api/http-limits.ts); tests shorten them. */
   httpLimits?: Partial<HttpLimits>
+  /** Read-only ops role (console, settlement, ledger check); unset: none. */
+  opsToken?: string
+  /** Key of the card tokens in logs and on the console; unset: random per process (tests). */
+  cardTokenKey?: Buffer
 }
 
 export interface App {
@@ -55,6 +65,7 @@ export interface App {
   engine: LedgerEngine
   metrics: Metrics
   logger: Logger
+  liveFeed: LiveFeed
   seeded: { terminals: number, cards: number }
   /** QR verifying keys and card-authentication master keys, by issuer. */
   issuerKeys: IssuerKeys
@@ -136,10 +147,13 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const seeded = o.seed === 'demo' ? await seedDemo(service, fixtures) : { terminals: 0, cards: 0 }
 
   const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
-  const cardToken = cardTokenizer()
+  const cardToken = cardTokenizer(o.cardTokenKey)
   const httpLimits = checkHttpLimits({ ...HTTP_LIMITS, ...o.httpLimits })
   const app: FastifyInstance = Fastify({
     ...serviceFastifyOptions(httpLimits),
+    // X-Request-Id: the caller's when short and plain, else a UUID (src/api/request-log.ts).
+    requestIdHeader: false,
+    genReqId: requestId,
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request comes from our onResponse hook (URLs redacted), not Fastify's.
     logController: new LogController({ disableRequestLogging: true })
@@ -151,13 +165,11 @@ export async function buildApp (o: AppOptions): Promise<App> {
   registerEarlyAnswers(app, httpLimits)
   const shutdown = registerGracefulClose(app)
 
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    metrics!.requests.inc({ route, status: reply.statusCode })
-    if (route !== '/v1/taps') {
-      request.log.info({ method: request.method, url: redactUrl(request.url, cardToken), status: reply.statusCode, latencyMs: reply.elapsedTime }, 'request')
-    }
-  })
+  const consoleStats = new ConsoleStats(nowMs)
+  const liveFeed = new LiveFeed({ sinks: [consoleStats.onDecision] })
+  registerRequestLog(app, { metrics, cardToken, onRejected: (code, terminal) => consoleStats.onRejected(code, terminal) })
+  // Before the other routes: swagger collects routes as they are added.
+  await app.register(docsRoutes, {})
 
   await app.register(publicRoutes, { service, metrics })
   await app.register(terminalRoutes, {
@@ -167,12 +179,20 @@ export async function buildApp (o: AppOptions): Promise<App> {
     auth: { lookup: id => service.terminal(id), rateLimiter: new RateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }), nowMs },
     tapBodyBytesMax: o.tapBodyBytesMax ?? TAP_BODY_BYTES_MAX,
     batchBodyBytesMax: o.batchBodyBytesMax ?? BATCH_BODY_BYTES_MAX,
-    batchAtPastMsMax: AT_PAST_MS_MAX_UPLOAD
+    batchAtPastMsMax: AT_PAST_MS_MAX_UPLOAD,
+    liveFeed
   })
-  await app.register(adminRoutes, { service, adminToken: o.adminToken })
+  await app.register(adminRoutes, { service, adminToken: o.adminToken, opsToken: o.opsToken })
+  await app.register(consoleRoutes, {
+    adminToken: o.adminToken,
+    opsToken: o.opsToken,
+    liveFeed,
+    stats: consoleStats,
+    ready: () => service.readiness()
+  })
 
   app.addHook('onClose', async () => {
     await service.close()
   })
-  return { app, service, engine, metrics, logger, seeded, issuerKeys, shutdown }
+  return { app, service, engine, metrics, logger, liveFeed, seeded, issuerKeys, shutdown }
 }

@@ -12,6 +12,10 @@ export interface ServiceConfig {
   logLevel: string
   /** ISSUER_KEYS_FILE: the issuers' QR verifying keys and card master keys (src/cards/issuer-keys.ts). */
   issuerKeysFile?: string
+  /** Read-only ops role (console, settlement, ledger check); unset: no ops role. */
+  opsToken: string | undefined
+  /** CARD_TOKEN_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
+  cardTokenKey: string | undefined
 }
 
 export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
@@ -20,6 +24,10 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
   const seed = env.SEED ?? 'demo'
   if (seed !== 'demo' && seed !== 'none') throw new Error(`SEED must be demo or none, got ${seed}`)
   const adminTokenGenerated = env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === ''
+  const opsToken = env.OPS_TOKEN === undefined || env.OPS_TOKEN === '' ? undefined : env.OPS_TOKEN
+  if (opsToken !== undefined && (opsToken.length < 16 || opsToken === env.ADMIN_TOKEN)) {
+    throw new Error('OPS_TOKEN must be at least 16 characters and differ from ADMIN_TOKEN')
+  }
   return {
     port,
     host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
@@ -28,6 +36,8 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
     adminTokenGenerated,
     seed,
     logLevel: env.LOG_LEVEL ?? 'info',
-    issuerKeysFile: env.ISSUER_KEYS_FILE === undefined || env.ISSUER_KEYS_FILE === '' ? undefined : env.ISSUER_KEYS_FILE
+    issuerKeysFile: env.ISSUER_KEYS_FILE === undefined || env.ISSUER_KEYS_FILE === '' ? undefined : env.ISSUER_KEYS_FILE,
+    opsToken,
+    cardTokenKey: env.CARD_TOKEN_KEY
   }
 }

@@ -52,6 +52,9 @@ export const QR_TTL_SECONDS_MAX = 300
 /** /healthz commits a probe write; its answer is reused this long (no fsync per request). */
 export const HEALTH_PROBE_REUSE_MS = 1_000
 
+/** /readyz says not ready once the tap queue is this full (a load balancer sends elsewhere). */
+export const READY_QUEUE_FRACTION_MAX = 0.9
+
 /** Ledger check: problems reported at most. */
 export const CHECK_PROBLEMS_MAX = 50
 

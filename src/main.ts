@@ -2,6 +2,17 @@
 import { HTTP_LIMITS } from './api/http-limits.js'
 import { buildApp } from './app.js'
 import { configFromEnv } from './config.js'
+import { cardTokenKey } from './ops/card-token-key.js'
+import { logDestination } from './log.js'
+
+const HELP = `usage: npm start  (production: npm run build && npm run start:prod)
+The yikatong auth service. Configured by environment variables:
+  PORT (8080)  HOST (127.0.0.1)  DB_PATH (data/ledger.db)  SEED (demo|none, demo)  LOG_LEVEL (info)
+  ADMIN_TOKEN     bearer token for /v1/admin/* (unset: generated, printed once to stderr)
+  OPS_TOKEN       read-only ops role for the console, settlement and ledger check (unset: none)
+  CARD_TOKEN_KEY  key of the card tokens in logs and the console, >= 32 characters
+                  (unset: a key file card-token.key beside DB_PATH, created once)
+Answers /healthz, /readyz, /metrics, /docs, /console once it prints "yikatong listening on URL".`
 
 // Longer than a request may take (src/api/http-limits.ts asserts it), so every request in flight
 // at SIGTERM ends on its own: answered, or cut at its request timeout.
@@ -11,20 +22,39 @@ const SHUTDOWN_MS_MAX = HTTP_LIMITS.shutdownMs
 const DRAIN_ACCEPT_MS = 200
 
 async function main (): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) { process.stdout.write(HELP + '\n'); return }
   const config = configFromEnv(process.env)
+  const key = cardTokenKey({ envValue: config.cardTokenKey, dbPath: config.dbPath })
+  const logStream = logDestination()
   const { app, logger, seeded, issuerKeys, shutdown } = await buildApp({
     dbPath: config.dbPath,
     adminToken: config.adminToken,
+    opsToken: config.opsToken,
+    cardTokenKey: key.key,
     seed: config.seed,
     logLevel: config.logLevel,
-    issuerKeysFile: config.issuerKeysFile
+    issuerKeysFile: config.issuerKeysFile,
+    logStream
   })
+  // A crash must not lose the lines that explain it: write them out synchronously before exiting.
+  const flushLog = (): void => {
+    try { (logStream as unknown as { flushSync: () => void }).flushSync() } catch { /* nothing buffered */ }
+  }
+  const die = (kind: string) => (error: unknown): void => {
+    logger.fatal({ err: error }, kind)
+    flushLog()
+    process.exit(1)
+  }
+  process.on('uncaughtException', die('uncaught exception'))
+  process.on('unhandledRejection', die('unhandled rejection'))
+  logger.info({ cardTokenKeySource: key.source }, 'card tokens keyed')
   if (seeded.cards > 0) logger.info(seeded, 'loaded demo data into an empty ledger')
   if (issuerKeys.file === null) logger.warn('no issuer keys (ISSUER_KEYS_FILE unset, SEED=none): QR taps are QR_INVALID, card proofs CARD_AUTH_FAILED')
   else logger.info({ file: issuerKeys.file, generated: issuerKeys.generated, keyIds: issuerKeys.keyIds }, issuerKeys.generated ? 'generated issuer keys for this deployment' : 'issuer keys loaded')
   if (config.adminTokenGenerated) {
-    // Printed once, to the console only: it is never written to the log.
-    process.stdout.write(`ADMIN_TOKEN (generated for this run): ${config.adminToken}\n`)
+    // Printed once, to stderr: stdout is the log stream (journald, files, shippers), and a
+    // bearer token must not end up wherever log lines are kept.
+    process.stderr.write(`ADMIN_TOKEN (generated for this run): ${config.adminToken}\n`)
   }
   const address = await app.listen({ port: config.port, host: config.host })
   process.stdout.write(`yikatong listening on ${address}\n`)
@@ -38,7 +68,7 @@ async function main (): Promise<void> {
     // New requests get 503 from now on; kept-alive connections close once idle (graceful-close.ts).
     shutdown.begin()
     setTimeout(() => app.close().then(() => {
-      logger.flush()
+      flushLog()
       process.exit(0)
     }, (error: unknown) => {
       process.stderr.write(`shutdown failed: ${String(error)}\n`)
@@ -50,6 +80,9 @@ async function main (): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`yikatong failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+  // A refusal the operator must act on (another process holds the ledger, a bad key file) is said
+  // plainly; anything else with its stack.
+  const known = typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code === 'LEDGER_LOCKED'
+  process.stderr.write(`yikatong failed to start: ${error instanceof Error ? (known ? error.message : error.stack ?? error.message) : String(error)}\n`)
   process.exit(1)
 })

@@ -12,7 +12,9 @@ export interface Metrics {
 
 export function createMetrics (queueDepth: () => number): Metrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'yikatong_' })
+  // Standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...) so stock Node.js
+  // dashboards and alerts work unchanged; the service's own metrics carry the yikatong_ prefix.
+  collectDefaultMetrics({ register: registry })
   const metrics: Metrics = {
     registry,
     requests: new Counter({ name: 'yikatong_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),

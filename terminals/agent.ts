@@ -5,6 +5,8 @@
 //           --pharmacy-item CODE:A|B|self:FEN ... | --amount FEN]
 // Logs pino JSON lines on stdout; card numbers only ever as keyed hash tokens.
 import { pino } from 'pino'
+import { readFileSync } from 'node:fs'
+import { exitOnHelp, usageFromHeader } from '../src/ops/cli-help.js'
 import { ReaderDriver } from '../src/reader/driver.js'
 import { ReaderCommands } from '../src/reader/reader-commands.js'
 import { TerminalAgent } from './agent/agent-loop.js'
@@ -12,7 +14,9 @@ import { ConfigError, loadConfig, type AgentConfig } from './agent/config.js'
 import { MemoryPendingTaps } from './agent/pending-taps.js'
 import { tapIdSource } from './agent/tap-id.js'
 import { OnlineTapSink } from './agent/tap-sink.js'
-import { tapPoster } from './agent/tap-client.js'
+import { tapPoster } from './sdk/tap-poster.js' // the terminal SDK's signed poster
+
+exitOnHelp(process.argv.slice(2), usageFromHeader(readFileSync(new URL(import.meta.url), 'utf8')))
 
 let cfg: AgentConfig
 try {

@@ -20,6 +20,9 @@ import { parseControl, type ControlCommand } from './virtual-reader/control.js'
 import { VirtualReaderDevice } from './virtual-reader/reader-device.js'
 import { ReaderEmulator } from './virtual-reader/reader-emulator.js'
 import { VirtualCard } from './virtual-reader/virtual-card.js'
+import { exitOnHelp, usageFromHeader } from '../src/ops/cli-help.js'
+
+exitOnHelp(process.argv.slice(2), usageFromHeader(readFileSync(new URL(import.meta.url), 'utf8')))
 
 const { values: args } = parseArgs({
   options: {

@@ -1,13 +1,13 @@
 // Admin routes (Bearer ADMIN_TOKEN): terminals, cards, credits, QR minting, tap history, ledger check.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { adminTokenChecker } from '../auth/admin-auth.js'
+import { adminRouteGuard } from '../auth/ops-role.js'
 import { CARD_NO_PATTERN } from '../cards/card-identity.js'
 import { notFound } from '../errors.js'
 import type { CardInput } from '../ledger/engine.js'
 import type { Service, TerminalInput } from '../service/service.js'
 import type { AccountKind } from '../rules/types.js'
 
-export interface AdminRoutesOptions { service: Service, adminToken: string }
+export interface AdminRoutesOptions { service: Service, adminToken: string, opsToken?: string }
 
 const cardParams = {
   type: 'object',
@@ -25,9 +25,9 @@ const QR_TTL_SECONDS_DEFAULT = 60
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
 
 export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions): Promise<void> {
-  const checkToken = adminTokenChecker(o.adminToken)
+  const guard = adminRouteGuard(o)
   const { service } = o
-  app.addHook('onRequest', async (request) => { checkToken(request.headers.authorization) })
+  app.addHook('onRequest', async (request) => { guard(request) })
 
   app.post('/v1/admin/terminals', {
     schema: { body: { $ref: 'terminal-registration.json#' }, response: { 201: { $ref: 'terminal.json#' } } }

@@ -11,6 +11,7 @@ import { tapHash } from '../service/tap-checks.js'
 import { tapLineLogger, type CardTokenizer } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { toApiFailure } from './error-handler.js'
+import type { LiveFeed } from './live-feed.js'
 
 export interface TerminalRoutesOptions {
   service: Service
@@ -21,6 +22,8 @@ export interface TerminalRoutesOptions {
   batchBodyBytesMax: number
   /** Offline uploads may carry older taps than online ones. */
   batchAtPastMsMax: number
+  /** The ops console's live decisions (src/api/live-feed.ts). */
+  liveFeed?: LiveFeed
 }
 
 
@@ -35,18 +38,20 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
   const record = (request: FastifyRequest, terminal: TerminalRecord, outcome: TapOutcome, latencyMs: number): void => {
     o.metrics.decisions.inc({ scenario: outcome.scenario, decision: outcome.decision, reason: outcome.reason ?? '' })
     o.metrics.tapLatency.observe({ scenario: outcome.scenario }, latencyMs / 1000)
+    const card = outcome.cardNo === null ? null : o.cardToken(outcome.cardNo)
     logTap({
       reqId: request.id,
       terminal: terminal.terminalId,
       tapId: (request.body as TapRequest | undefined)?.tapId,
       scenario: outcome.scenario,
-      card: outcome.cardNo === null ? null : o.cardToken(outcome.cardNo),
+      card,
       decision: outcome.decision,
       reason: outcome.reason ?? undefined,
       amount: outcome.amount,
       replay: outcome.replay || undefined,
       latencyMs: Math.round(latencyMs * 1000) / 1000
     })
+    o.liveFeed?.publish({ at: new Date().toISOString(), terminal: terminal.terminalId, scenario: outcome.scenario, city: terminal.city, decision: outcome.decision, reason: outcome.reason ?? null, amount: outcome.amount, card, latencyMs: Math.round(latencyMs * 1000) / 1000, replay: outcome.replay })
   }
 
   app.post('/v1/taps', {

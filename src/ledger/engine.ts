@@ -132,7 +132,10 @@ export interface LedgerEngine {
   tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined>
   check (): Promise<LedgerCheckReport>
   settlement (fromDate: string, toDate: string): Promise<SettlementRow[]>
-  /** Proves the ledger can be written now (a write that is rolled back). */
+  /** Proves the ledger can be written now (a committed probe write). */
   health (): Promise<EngineHealth>
+  /** What the engine knows without asking storage: false while it cannot take writes at all
+   *  (its writer is down, its connection lost). */
+  readonly up: boolean
   close (): Promise<void>
 }

@@ -155,6 +155,8 @@ export class SqliteEngine implements LedgerEngine {
     }
   }
 
+  get up (): boolean { return !this.closed && this.writer?.isAlive === true }
+
   get checkpointWorker (): BackgroundCheckpointer | undefined { return this.checkpointer }
 
   async close (): Promise<void> {

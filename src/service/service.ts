@@ -3,7 +3,7 @@
 // nothing of HTTP (it throws DomainError; src/api/ maps codes to statuses).
 import { randomBytes } from 'node:crypto'
 import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
-import { HEALTH_PROBE_REUSE_MS, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX } from '../constants.js'
+import { HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX } from '../constants.js'
 import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
@@ -40,6 +40,7 @@ export class Service {
   private readonly nowMs: () => number
   private readonly queue: TapQueue
   private readonly registry: TerminalRegistry
+  private readonly queueDepthMax: number
   private lastHealth: { atMs: number, health: EngineHealth } | undefined
   private healthProbe: Promise<EngineHealth> | undefined
 
@@ -48,7 +49,8 @@ export class Service {
     this.catalogue = o.catalogue
     this.qrKeys = o.qrKeys
     this.nowMs = o.nowMs ?? Date.now
-    this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX })
+    this.queueDepthMax = o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX
+    this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: this.queueDepthMax })
     this.registry = new TerminalRegistry(terminals)
   }
 
@@ -179,6 +181,16 @@ export class Service {
       return health
     }).finally(() => { this.healthProbe = undefined })
     return await this.healthProbe
+  }
+
+  /** For /readyz (synchronous): not ready when the last ledger probe failed or the tap queue is
+   *  nearly full. Starts a fresh probe when the last one is stale, for the next ask. */
+  readiness (): { ready: boolean, why?: string } {
+    if (!this.engine.up) return { ready: false, why: 'the ledger is not taking writes (its writer is down)' }
+    if (this.lastHealth === undefined || this.nowMs() - this.lastHealth.atMs >= HEALTH_PROBE_REUSE_MS) void this.health().catch(() => {})
+    if (this.lastHealth !== undefined && !this.lastHealth.health.writable) return { ready: false, why: `ledger is not writable: ${this.lastHealth.health.detail}` }
+    if (this.queue.depth >= this.queueDepthMax * READY_QUEUE_FRACTION_MAX) return { ready: false, why: 'tap queue is nearly full' }
+    return { ready: true }
   }
 
   async counts (): Promise<{ cards: number, terminals: number }> {

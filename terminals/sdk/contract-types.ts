@@ -1,0 +1,321 @@
+// Generated from schemas/ by terminals/sdk/generate-types.ts (npm run sdk:types). Do not edit.
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "CardRef".
+ */
+export type CardRef = ({
+type: "physical"
+cardNo: string
+issuer: string
+} | {
+type: "qr"
+qr: string
+})
+export type Payments = {
+account: ("bank" | "medical")
+amount: number
+}[]
+
+export interface Contract {
+
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "CardPatch".
+ */
+export interface CardPatch {
+status: ("active" | "lost" | "frozen")
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "CardRegistration".
+ */
+export interface CardRegistration {
+cardNo: string
+issuer: string
+holder?: {
+birthDate?: string
+/**
+ * @maxItems 3
+ */
+categories?: []|[("student" | "disabled" | "veteran")]|[("student" | "disabled" | "veteran"), ("student" | "disabled" | "veteran")]|[("student" | "disabled" | "veteran"), ("student" | "disabled" | "veteran"), ("student" | "disabled" | "veteran")]
+}
+expiresOn?: string
+accounts?: {
+bank?: number
+medical?: number
+}
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "CardTapsResponse".
+ */
+export interface CardTapsResponse {
+taps: {
+terminalId: string
+tapId: string
+decision: string
+reason?: string
+amount: number
+account?: string
+at: string
+scenario?: string
+city?: string
+recordedAt?: string
+reversed?: boolean
+}[]
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "Card".
+ */
+export interface Card {
+cardNo: string
+issuer: string
+city?: string
+status: ("active" | "lost" | "frozen")
+expiresOn: (string | null)
+holder: {
+birthDate?: (string | null)
+categories?: string[]
+}
+balances: {
+bank: number
+medical: number
+}
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "CitiesResponse".
+ */
+export interface CitiesResponse {
+cities: {
+city: ("jinan" | "qingdao" | "zhengzhou")
+issuer: string
+name: Message
+metro: {
+lines: {
+id: string
+name: Message
+stations: {
+id: string
+name: Message
+/**
+ * chainage along the line
+ */
+km?: number
+[k: string]: unknown
+}[]
+[k: string]: unknown
+}[]
+[k: string]: unknown
+}
+venues: {
+id: string
+scenario: string
+name: Message
+[k: string]: unknown
+}[]
+[k: string]: unknown
+}[]
+[k: string]: unknown
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "Message".
+ */
+export interface Message {
+zh: string
+en: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "CreditRequest".
+ */
+export interface CreditRequest {
+account: ("bank" | "medical")
+amount: number
+reference: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "Error".
+ */
+export interface Error {
+error: Error1
+}
+export interface Error1 {
+code: string
+message: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "HealthResponse".
+ */
+export interface HealthResponse {
+status: "ok"
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "QrRequest".
+ */
+export interface QrRequest {
+ttlSeconds?: number
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "QrResponse".
+ */
+export interface QrResponse {
+qr: string
+expiresAt: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "ReversalResponse".
+ */
+export interface ReversalResponse {
+tapId: string
+reversed: true
+amount: number
+payments: Payments
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "ScenariosResponse".
+ */
+export interface ScenariosResponse {
+domains: {
+code: ("hr" | "medical" | "transport" | "culture" | "government" | "finance")
+name: Message
+[k: string]: unknown
+}[]
+scenarios: {
+code: string
+domain: ("hr" | "medical" | "transport" | "culture" | "government" | "finance")
+name: Message
+module: string
+/**
+ * true: the tap carries amount; false: the tariff prices it and amount must be absent
+ */
+pricedAtTerminal: boolean
+accounts: ("bank" | "medical")[]
+/**
+ * what a terminal registration needs
+ */
+location: ("station" | "venue" | null)
+/**
+ * JSON Schema of the tap's context
+ */
+contextSchema: {
+[k: string]: unknown
+}
+reasons: {
+code: string
+message: Message
+[k: string]: unknown
+}[]
+reversible: boolean
+[k: string]: unknown
+}[]
+[k: string]: unknown
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TapBatchRequest".
+ */
+export interface TapBatchRequest {
+/**
+ * @minItems 1
+ * @maxItems 100
+ */
+taps: [TapRequest, ...(TapRequest)[]]
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TapRequest".
+ */
+export interface TapRequest {
+tapId: string
+at: string
+card: CardRef
+amount?: number
+context?: {
+[k: string]: unknown
+}
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TapBatchResponse".
+ */
+export interface TapBatchResponse {
+results: {
+status: number
+tap?: TapResponse
+error?: Error1
+}[]
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TapResponse".
+ */
+export interface TapResponse {
+tapId: string
+decision: ("approved" | "declined")
+/**
+ * present exactly when declined
+ */
+reason?: string
+amount: number
+account?: ("bank" | "medical")
+balance?: number
+payments?: Payments
+authCode?: string
+message: Message
+/**
+ * scenario facts: fare, distance, concession...
+ */
+details?: {
+[k: string]: unknown
+}
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TerminalPatch".
+ */
+export interface TerminalPatch {
+status: ("active" | "disabled")
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TerminalRegistration".
+ */
+export interface TerminalRegistration {
+terminalId: string
+city: ("jinan" | "qingdao" | "zhengzhou")
+scenario: string
+operator: string
+location?: {
+station?: string
+line?: string
+venue?: string
+}
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "Terminal".
+ */
+export interface Terminal {
+terminalId: string
+secret?: string
+city: string
+scenario: string
+operator: string
+location: {
+station?: string
+line?: string
+venue?: string
+}
+status: ("active" | "disabled")
+createdAt: string
+}

@@ -1,0 +1,52 @@
+// The product to run: `npm run build` compiles to plain JavaScript and the compiled service starts
+// with plain `node` (no tsx loader), answers /readyz, /docs/json and /console, takes a tap from the
+// compiled tap command, and stops cleanly on SIGTERM. Built into a temporary folder, not dist/.
+import t from 'tap'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { killOnExit } from '../../terminals/lab/json-child.js'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const run = promisify(execFile)
+
+t.test('compiled service runs without tsx', { timeout: 170_000 }, async t => {
+  const out = mkdtempSync(join(ROOT, '.build-test-'))
+  const data = mkdtempSync(join(tmpdir(), 'yikatong-prod-'))
+  t.teardown(() => { rmSync(out, { recursive: true, force: true }); rmSync(data, { recursive: true, force: true }) })
+  await run(process.execPath, ['scripts/build.mjs', '--out', out], { cwd: ROOT, timeout: 150_000 })
+  t.ok(existsSync(join(out, 'src', 'main.js')), 'main.js built')
+  t.ok(existsSync(join(out, 'console', 'index.html')) && existsSync(join(out, 'schemas', 'tap-request.json')), 'run-time data copied')
+  // The systemd units start scripts the build made (/opt/yikatong/dist/... is this build's out/...).
+  for (const unit of readdirSync(join(ROOT, 'deploy', 'systemd'))) {
+    const exec = /^ExecStart=\/usr\/bin\/node \/opt\/yikatong\/dist\/(\S+)/m.exec(readFileSync(join(ROOT, 'deploy', 'systemd', unit), 'utf8'))
+    t.ok(exec !== null && existsSync(join(out, exec[1]!)), `${unit} starts ${exec?.[1]}, which the build made`)
+  }
+  const agentHelp = await run(process.execPath, [join(out, 'terminals', 'agent.js'), '--help'], { cwd: ROOT, timeout: 30_000 })
+  t.match(agentHelp.stdout, /Terminal agent/, 'the compiled agent answers --help')
+
+  // A clean environment: no tsx loader flags inherited from the test runner.
+  const env = { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DB_PATH: join(data, 'ledger.db'), ADMIN_TOKEN: 'prod-admin-token', SEED: 'demo', LOG_LEVEL: 'info' }
+  const child = spawn(process.execPath, [join(out, 'src', 'main.js')], { cwd: data, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  killOnExit(child)
+  let text = ''
+  child.stdout.on('data', (d: Buffer) => { text += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { text += d.toString() })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 20 s: ${text}`)), 20_000)
+    child.stdout.on('data', () => { const m = /listening on (http:\/\/\S+)/.exec(text); if (m !== null) { clearTimeout(timer); resolve(m[1]!) } })
+  })
+  t.equal((await fetch(`${url}/readyz`)).status, 200)
+  t.equal((await fetch(`${url}/docs/json`)).status, 200)
+  t.match(await (await fetch(`${url}/console`)).text(), /运维控制台/)
+  const tap = await run(process.execPath, [join(out, 'bin', 'tap.js'), '--url', url], { cwd: ROOT, env, timeout: 30_000 })
+  t.match(tap.stdout, /→ 200/)
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'clean stop')
+  t.match(text, /"msg":"tap"/, 'the tap line reached the log')
+  t.notOk(text.includes('tsx'), 'nothing mentions tsx')
+})
