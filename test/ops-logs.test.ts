@@ -33,7 +33,7 @@ t.test('one rejected line with its code for each of 400, 401, 403, 413, 415, 429
     [401, 'UNAUTHENTICATED', async () => await h.tap('jinan-bus-01', good, { secret: 'wrong' })],
     [403, 'FORBIDDEN', async () => await h.app.inject({ method: 'POST', url: '/v1/admin/cards', headers: { authorization: 'Bearer ops-role-token-123456' }, payload: {} })],
     [413, 'PAYLOAD_TOO_LARGE', async () => await h.tap('jinan-metro-01', { ...good, context: { pad: 'x'.repeat(4000) } })],
-    [415, 'UNSUPPORTED_MEDIA_TYPE', async () => await h.app.inject({ method: 'POST', url: '/v1/taps', payload: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })],
+    [415, 'UNSUPPORTED_MEDIA_TYPE', async () => await h.app.inject({ method: 'POST', url: '/v1/admin/cards', payload: 'x=1', headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/x-www-form-urlencoded' } })],
     [429, 'RATE_LIMITED', async () => { await h.tap('qingdao-bus-01', { ...good, tapId: tapId() }); return await h.tap('qingdao-bus-01', { ...good, tapId: tapId() }) }]
   ]
   for (const [status, code, send] of expectations) {

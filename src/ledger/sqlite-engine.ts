@@ -162,6 +162,7 @@ export class SqliteEngine implements LedgerEngine {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await this.restarting
     await this.checkpointer?.stop()
     await this.stopWorker(this.reader)
     await this.stopWorker(this.writer)
@@ -193,6 +194,11 @@ export class SqliteEngine implements LedgerEngine {
     const writer = new WorkerClient('the ledger writer', siblingModule('sqlite-writer'), data, WRITER_REQUESTS_IN_FLIGHT_MAX)
     void writer.exited.then(() => { if (!this.closed && this.writer === writer) this.scheduleRestart() })
     await Promise.race([writer.ready, writer.exited.then(code => { throw new Error(`the ledger writer exited (${code}) while starting`) })])
+    if (this.closed) {
+      // close() came while this writer was starting: it must not outlive the engine.
+      await this.stopWorker(writer)
+      return
+    }
     this.writer = writer
     this.restartDelayMs = WRITER_RESTART_DELAY_MS_MIN
   }

@@ -7,6 +7,8 @@ export type CardRef = ({
 type: "physical"
 cardNo: string
 issuer: string
+atc?: number
+cryptogram?: string
 } | {
 type: "qr"
 qr: string
@@ -295,6 +297,7 @@ terminalId: string
 city: ("jinan" | "qingdao" | "zhengzhou")
 scenario: string
 operator: string
+cardAuthentication?: ("optional" | "required")
 location?: {
 station?: string
 line?: string
@@ -311,6 +314,7 @@ secret?: string
 city: string
 scenario: string
 operator: string
+cardAuthentication?: ("optional" | "required")
 location: {
 station?: string
 line?: string
