@@ -139,6 +139,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
     engine,
     catalogue,
     qrKeys: issuerKeys.qr,
+    cardAuthKeys: issuerKeys.cardAuth,
     nowMs,
     batchSizeMax: o.batchSizeMax,
     queueDepthMax: o.queueDepthMax

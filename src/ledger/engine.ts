@@ -17,7 +17,7 @@ export type { TapAnswer }
 export interface TapRequest {
   tapId: string
   at: string
-  card: { type: 'physical', cardNo: string, issuer: string } | { type: 'qr', qr: string }
+  card: { type: 'physical', cardNo: string, issuer: string, atc?: number, cryptogram?: string } | { type: 'qr', qr: string }
   amount?: number
   context?: Record<string, unknown>
 }
@@ -31,6 +31,8 @@ export interface TerminalRecord {
   secret: string
   status: 'active' | 'disabled'
   createdAt: string
+  /** "required": a physical card without a valid proof of presence is declined CARD_AUTH_FAILED. */
+  cardAuthentication?: 'optional' | 'required'
 }
 
 /** What the writer needs of the terminal: never its secret. */
@@ -52,6 +54,9 @@ export interface TapJob {
    *  reported only if the tap is not already recorded, so a retry of a recorded tap still replays. */
   precheck?: { code: ErrorCode, message: string }
   qr?: QrResolution
+  /** A physical card's proof of presence, checked by the service (the cryptogram needs no storage);
+   *  the writer checks that its counter rose. Absent: no proof sent and none required. */
+  cardProof?: { ok: true, atc: number } | { ok: false, why: string }
 }
 
 export interface TapOutcome {

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS terminals (
   location TEXT NOT NULL,
   secret TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  card_authentication TEXT CHECK (card_authentication IN ('optional', 'required'))
 ) WITHOUT ROWID;
 
 -- Balances are cached on the account row and kept equal to the sum of its postings (ledger check).
@@ -137,6 +138,8 @@ function migrate (db: Db): void {
       if (!tapColumns.has('bank_fen')) db.exec('ALTER TABLE taps ADD COLUMN bank_fen INTEGER NOT NULL DEFAULT 0 CHECK (bank_fen >= 0)')
       if (!tapColumns.has('medical_fen')) db.exec('ALTER TABLE taps ADD COLUMN medical_fen INTEGER NOT NULL DEFAULT 0 CHECK (medical_fen >= 0)')
       if (!tapColumns.has('operator_account_id')) db.exec('ALTER TABLE taps ADD COLUMN operator_account_id INTEGER REFERENCES accounts(id)')
+      const terminalColumns = new Set((db.prepare('PRAGMA table_info(terminals)').all() as Array<{ name: string }>).map(c => c.name))
+      if (!terminalColumns.has('card_authentication')) db.exec("ALTER TABLE terminals ADD COLUMN card_authentication TEXT CHECK (card_authentication IN ('optional', 'required'))")
       const stateColumns = new Set((db.prepare('PRAGMA table_info(card_state)').all() as Array<{ name: string }>).map(c => c.name))
       if (!stateColumns.has('expires_at_ms')) db.exec('ALTER TABLE card_state ADD COLUMN expires_at_ms INTEGER')
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))

@@ -93,8 +93,8 @@ export class LedgerStore {
     this.db = db
     this.postings = new Postings(db)
     this.s = {
-      insertTerminal: db.prepare(`INSERT INTO terminals (terminal_id, city, scenario, operator, location, secret, status, created_at)
-        VALUES (@terminalId, @city, @scenario, @operator, @location, @secret, @status, @createdAt)`),
+      insertTerminal: db.prepare(`INSERT INTO terminals (terminal_id, city, scenario, operator, location, secret, status, created_at, card_authentication)
+        VALUES (@terminalId, @city, @scenario, @operator, @location, @secret, @status, @createdAt, @cardAuthentication)`),
       updateTerminalStatus: db.prepare('UPDATE terminals SET status = ? WHERE terminal_id = ?'),
       terminal: db.prepare('SELECT * FROM terminals WHERE terminal_id = ?'),
       allTerminals: db.prepare('SELECT * FROM terminals ORDER BY terminal_id'),
@@ -177,7 +177,7 @@ export class LedgerStore {
 
   insertTerminal (t: TerminalRecord): void {
     this.terminals.delete(t.terminalId)
-    this.s.insertTerminal.run({ ...t, location: JSON.stringify(t.location) })
+    this.s.insertTerminal.run({ ...t, location: JSON.stringify(t.location), cardAuthentication: t.cardAuthentication ?? null })
   }
 
   setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): boolean {
@@ -379,7 +379,8 @@ function toTerminal (r: Record<string, string>): TerminalRecord {
     location: JSON.parse(String(r.location)) as TerminalLocation,
     secret: String(r.secret),
     status: r.status as 'active' | 'disabled',
-    createdAt: String(r.created_at)
+    createdAt: String(r.created_at),
+    ...(r.card_authentication === null || r.card_authentication === undefined ? {} : { cardAuthentication: r.card_authentication as 'optional' | 'required' })
   }
 }
 

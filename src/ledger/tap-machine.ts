@@ -16,6 +16,9 @@ import type { TapAnswer, TapJob, TapOutcome } from './engine.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
 import type { CardWithAccounts, LedgerStore } from './store.js'
 
+/** The last application transaction counter accepted for a card (card_state). */
+export const CARD_ATC_KEY = 'card:atc'
+
 export interface TapMachineOptions {
   store: LedgerStore
   catalogue: Catalogue
@@ -23,7 +26,7 @@ export interface TapMachineOptions {
 }
 
 type CardResolution =
-  | { card: CardWithAccounts, qrNonce?: { nonce: string, expiresAtMs: number } }
+  | { card: CardWithAccounts, qrNonce?: { nonce: string, expiresAtMs: number }, atc?: number }
   | { declined: RuleDecision, cardNo: string | null }
 
 interface Decided {
@@ -88,6 +91,8 @@ export class TapMachine {
     if ('card' in resolved) {
       for (const write of decided.stateWrites) store.writeState(resolved.card.cardNo, write.key, write.value, write.expiresAtMs)
       if (resolved.qrNonce !== undefined) store.rememberNonce(resolved.qrNonce.nonce, resolved.qrNonce.expiresAtMs)
+      // The card proved itself with this counter: remembered whatever the rules decided.
+      if (resolved.atc !== undefined) store.writeState(resolved.card.cardNo, CARD_ATC_KEY, resolved.atc, null)
     }
     store.insertTap({
       terminalId: terminal.terminalId,
@@ -113,9 +118,17 @@ export class TapMachine {
     const card = job.tap.card
     if (card.type === 'physical') {
       if (!catalogue.cityByIssuer.has(card.issuer)) return { declined: declined('ISSUER_NOT_ACCEPTED'), cardNo: null }
+      // A missing or forged proof is refused before the card is looked up: it learns nothing,
+      // not even whether the number exists.
+      const proof = job.cardProof
+      if (proof !== undefined && !proof.ok) return { declined: declined('CARD_AUTH_FAILED'), cardNo: null }
       const found = store.card(card.cardNo)
       if (found === undefined || found.issuer !== card.issuer) return { declined: declined('CARD_UNKNOWN'), cardNo: null }
-      return { card: found }
+      if (proof === undefined) return { card: found }
+      // The counter must rise: a replayed or cloned card repeats one already seen.
+      const lastAtc = store.stateValue(found.cardNo, CARD_ATC_KEY, job.nowMs)
+      if (typeof lastAtc === 'number' && proof.atc <= lastAtc) return { declined: declined('CARD_AUTH_FAILED'), cardNo: found.cardNo }
+      return { card: found, atc: proof.atc }
     }
     const qr = job.qr
     if (qr === undefined) throw new LedgerInvariantError('a QR tap reached the ledger without its verification')

@@ -38,7 +38,7 @@ export function siblingModule (name: string): URL {
 // serializer (what postMessage uses), 5.5 µs of CPU a tap for the job as objects (terminal record,
 // tap, hash) against 1.3 µs for [terminalId, tap JSON, hash, nowMs]. The writer knows the terminals.
 
-const JOB_SLOTS = 7
+const JOB_SLOTS = 8
 const RESULT_SLOTS = 7
 
 export function packJobs (jobs: TapJob[]): unknown[] {
@@ -52,6 +52,7 @@ export function packJobs (jobs: TapJob[]): unknown[] {
     packed[at + 4] = job.precheck?.code ?? null
     packed[at + 5] = job.precheck?.message ?? null
     packed[at + 6] = job.qr ?? null
+    packed[at + 7] = job.cardProof ?? null
   })
   return packed
 }
@@ -72,6 +73,7 @@ export function unpackJobs (packed: unknown[], terminalOf: (terminalId: string) 
     const job: TapJob = { terminal, tap: JSON.parse(packed[at + 1] as string), bodyHash: packed[at + 2] as string, nowMs: packed[at + 3] as number }
     if (packed[at + 4] !== null) job.precheck = { code: packed[at + 4] as ErrorCode, message: packed[at + 5] as string }
     if (packed[at + 6] !== null) job.qr = packed[at + 6] as QrResolution
+    if (packed[at + 7] !== null) job.cardProof = packed[at + 7] as NonNullable<TapJob['cardProof']>
     jobs.push(job)
   }
   return jobs

@@ -15,7 +15,8 @@ export const CORE_REASONS: Record<string, Message> = {
   INSUFFICIENT_FUNDS: { zh: '余额不足', en: 'Insufficient funds' },
   QR_INVALID: { zh: '电子社保卡二维码无效', en: 'Invalid e-card QR code' },
   QR_EXPIRED: { zh: '电子社保卡二维码已过期', en: 'E-card QR code has expired' },
-  QR_REUSED: { zh: '电子社保卡二维码已使用', en: 'E-card QR code already used' }
+  QR_REUSED: { zh: '电子社保卡二维码已使用', en: 'E-card QR code already used' },
+  CARD_AUTH_FAILED: { zh: '卡片认证失败', en: 'Card authentication failed' }
 }
 
 export function declined (reason: string, message?: Message): DeclinedDecision {

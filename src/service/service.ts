@@ -2,6 +2,7 @@
 // storage, hands taps to the engine through the tap queue, keeps the terminal registry, and knows
 // nothing of HTTP (it throws DomainError; src/api/ maps codes to statuses).
 import { randomBytes } from 'node:crypto'
+import type { CardAuthKeys } from '../cards/card-auth.js'
 import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
 import { HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX } from '../constants.js'
 import { badRequest, conflict, forbidden, notFound } from '../errors.js'
@@ -20,6 +21,7 @@ export interface TerminalInput {
   scenario: string
   operator: string
   location?: TerminalLocation
+  cardAuthentication?: 'optional' | 'required'
   /** Only the demo seed sets a known secret; registrations get a random one. */
   secret?: string
 }
@@ -28,6 +30,8 @@ export interface ServiceOptions {
   engine: LedgerEngine
   catalogue: Catalogue
   qrKeys: QrKeyRing
+  /** Issuer master keys for physical cards' proofs of presence (src/cards/card-auth.ts). */
+  cardAuthKeys: CardAuthKeys
   nowMs?: () => number
   batchSizeMax?: number
   queueDepthMax?: number
@@ -37,6 +41,7 @@ export class Service {
   readonly engine: LedgerEngine
   readonly catalogue: Catalogue
   private readonly qrKeys: QrKeyRing
+  private readonly cardAuthKeys: CardAuthKeys
   private readonly nowMs: () => number
   private readonly queue: TapQueue
   private readonly registry: TerminalRegistry
@@ -48,6 +53,7 @@ export class Service {
     this.engine = o.engine
     this.catalogue = o.catalogue
     this.qrKeys = o.qrKeys
+    this.cardAuthKeys = o.cardAuthKeys
     this.nowMs = o.nowMs ?? Date.now
     this.queueDepthMax = o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX
     this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: this.queueDepthMax })
@@ -62,7 +68,7 @@ export class Service {
 
   submitTap (terminal: TerminalRecord, tap: TapRequest, bodyHash: string, atPastMsMax: number): Promise<TapOutcome> {
     const { secret: _secret, ...facts } = terminal
-    const job = prepareTapJob({ catalogue: this.catalogue, qrKeys: this.qrKeys }, facts, tap, bodyHash, this.nowMs(), atPastMsMax)
+    const job = prepareTapJob({ catalogue: this.catalogue, qrKeys: this.qrKeys, cardAuthKeys: this.cardAuthKeys }, facts, tap, bodyHash, this.nowMs(), atPastMsMax)
     return this.queue.submit(job)
   }
 
@@ -94,7 +100,8 @@ export class Service {
       location: this.checkLocation(input),
       secret: input.secret ?? randomBytes(32).toString('base64url'),
       status: 'active',
-      createdAt: new Date(this.nowMs()).toISOString()
+      createdAt: new Date(this.nowMs()).toISOString(),
+      ...(input.cardAuthentication === undefined ? {} : { cardAuthentication: input.cardAuthentication })
     }
     this.registry.committed(await this.engine.registerTerminal(record))
     return record

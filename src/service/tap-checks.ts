@@ -4,6 +4,7 @@
 // writer reports it only when the tap is not already recorded, so a retry of a recorded tap replays.
 import { createHash } from 'node:crypto'
 import { badRequest, DomainError, ErrorCode } from '../errors.js'
+import { verifyCardProof, type CardAuthKeys } from '../cards/card-auth.js'
 import { verifyQr, type QrKeyRing } from '../cards/qr-token.js'
 import { AT_FUTURE_MS_MAX } from '../constants.js'
 import type { Catalogue, ScenarioEntry } from '../rules/catalogue.js'
@@ -38,7 +39,7 @@ export function checkRequestShape (tap: TapRequest, scenario: ScenarioEntry): vo
   if (problem !== undefined) throw badRequest(problem)
 }
 
-export interface TapCheckContext { catalogue: Catalogue, qrKeys: QrKeyRing }
+export interface TapCheckContext { catalogue: Catalogue, qrKeys: QrKeyRing, cardAuthKeys: CardAuthKeys }
 
 /** The job the writer decides: the tap, its hash, and what the checks found. */
 export function prepareTapJob (ctx: TapCheckContext, terminal: TerminalFacts, tap: TapRequest, bodyHash: string, nowMs: number, atPastMsMax: number): TapJob {
@@ -55,7 +56,26 @@ export function prepareTapJob (ctx: TapCheckContext, terminal: TerminalFacts, ta
     return job
   }
   if (tap.card.type === 'qr') job.qr = resolveQr(ctx, tap.card.qr, nowMs)
+  else job.cardProof = checkCardProof(ctx, terminal, tap)
   return job
+}
+
+/** The cryptogram is checked here (AES, no storage); whether the counter rose is the writer's. */
+function checkCardProof (ctx: TapCheckContext, terminal: TerminalFacts, tap: TapRequest): TapJob['cardProof'] {
+  if (tap.card.type !== 'physical') return undefined
+  const required = terminal.cardAuthentication === 'required'
+  if (tap.card.atc === undefined && tap.card.cryptogram === undefined && !required) return undefined
+  const result = verifyCardProof({
+    card: { cardNo: tap.card.cardNo, issuer: tap.card.issuer },
+    atc: tap.card.atc,
+    cryptogram: tap.card.cryptogram,
+    tapFields: { terminalId: terminal.terminalId, tapId: tap.tapId, at: tap.at, amount: tap.amount },
+    issuerKeys: ctx.cardAuthKeys,
+    lastAtc: null,
+    required
+  })
+  if (!result.ok) return { ok: false, why: result.why }
+  return result.atc === null ? undefined : { ok: true, atc: result.atc }
 }
 
 function resolveQr (ctx: TapCheckContext, qr: string, nowMs: number): QrResolution {

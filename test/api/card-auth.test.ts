@@ -36,11 +36,9 @@ t.test('terminal registration takes cardAuthentication "optional" | "required"',
   t.equal((await h.admin('POST', '/v1/admin/terminals', { ...base, terminalId: 'jn-bad-1', cardAuthentication: 'sometimes' })).statusCode, 400)
 })
 
-// The decisions below need the verifier wired into the tap pipeline (src/ledger/**, the ledger
-// engine's), with the card's last ATC stored in the ledger. Marked todo until then: they run and
-// report, but do not fail the suite. Remove `todo` once integrated.
-const INTEGRATED = process.env.YKT_CARD_AUTH_INTEGRATED === '1'
-t.test('attacks at the tap: bare number at a "required" terminal, forged and replayed proofs', { todo: INTEGRATED ? false : 'card-auth verify is not yet called by the tap pipeline (integrator)' }, async t => {
+// The decisions: the service checks the cryptogram (src/service/tap-checks.ts), the writer checks
+// that the counter rose against the card's last ATC in the ledger (src/ledger/tap-machine.ts).
+t.test('attacks at the tap: bare number at a "required" terminal, forged and replayed proofs', async t => {
   const h = await buildTestApp(t)
   const registered = await h.admin('POST', '/v1/admin/terminals', { terminalId: 'jn-req-2', city: 'jinan', scenario: 'bus', operator: 'jinan-bus', cardAuthentication: 'required' })
   t.equal(registered.statusCode, 201)
@@ -56,4 +54,28 @@ t.test('attacks at the tap: bare number at a "required" terminal, forged and rep
   const replay = computeCryptogram({ cardKey, atc: 5, cardNo: JN1.cardNo, issuer: JN1.issuer, fields: { terminalId: 'jinan-bus-01', tapId: id2, at } })
   t.match((await h.tap('jinan-bus-01', { tapId: id2, at, card: { ...JN1, atc: 5, cryptogram: replay } })).json, { decision: 'declined', reason: 'CARD_AUTH_FAILED' }, 'the counter did not rise')
   t.match((await h.tap('jn-req-2', { tapId: tapId(), at: localAt(), card: JN1 }, { secret })).json, { decision: 'declined', reason: 'CARD_AUTH_FAILED' }, 'a bare number where proof is required')
+})
+
+t.test('probing at a "required" terminal learns nothing: an unknown number and a known one both get CARD_AUTH_FAILED, and the counter survives a restart', async t => {
+  const h = await buildTestApp(t)
+  const registered = await h.admin('POST', '/v1/admin/terminals', { terminalId: 'jn-req-3', city: 'jinan', scenario: 'scenic', operator: 'baotu', location: { venue: (await h.admin('GET', '/v1/admin/terminals/jinan-scenic-01')).json.location.venue }, cardAuthentication: 'required' })
+  t.equal(registered.statusCode, 201)
+  const secret = registered.json.secret as string
+  const unknown = await h.tap('jn-req-3', { tapId: tapId(), at: localAt(), card: { type: 'physical', cardNo: 'JN9999999', issuer: '370100' } }, { secret })
+  const known = await h.tap('jn-req-3', { tapId: tapId(), at: localAt(), card: JN1 }, { secret })
+  t.equal(unknown.json.reason, 'CARD_AUTH_FAILED')
+  t.equal(known.json.reason, 'CARD_AUTH_FAILED')
+  t.same(Object.keys(unknown.json).sort(), Object.keys(known.json).sort(), 'the same answer shape: no balance, no concession')
+
+  const key = h.issuerKeys.cardAuth.get('370100')!.masterKey
+  const cardKey = deriveCardKey(key, JN1.cardNo, JN1.issuer)
+  const proven = (atc: number): { tapId: string, at: string, card: Record<string, unknown> } => {
+    const id = tapId()
+    const at = localAt()
+    return { tapId: id, at, card: { ...JN1, atc, cryptogram: computeCryptogram({ cardKey, atc, cardNo: JN1.cardNo, issuer: JN1.issuer, fields: { terminalId: 'jinan-bus-01', tapId: id, at } }) } }
+  }
+  t.equal((await h.tap('jinan-bus-01', proven(9))).json.decision, 'approved')
+  await h.app.close()
+  const again = await buildTestApp(t, { dbPath: h.dbPath })
+  t.equal((await again.tap('jinan-bus-01', proven(9))).json.reason, 'CARD_AUTH_FAILED', 'the counter 9 is remembered across a restart')
 })
