@@ -82,7 +82,7 @@ async function main (): Promise<void> {
 main().catch((error: unknown) => {
   // A refusal the operator must act on (another process holds the ledger, a bad key file) is said
   // plainly; anything else with its stack.
-  const known = typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code === 'LEDGER_LOCKED'
+  const known = typeof (error as { code?: unknown }).code === 'string' && ['LEDGER_LOCKED', 'LEDGER_DAMAGED'].includes((error as { code: string }).code)
   process.stderr.write(`yikatong failed to start: ${error instanceof Error ? (known ? error.message : error.stack ?? error.message) : String(error)}\n`)
   process.exit(1)
 })

@@ -17,6 +17,8 @@ import type { FaultPlan } from './fault-injection.js'
 import type { LedgerCheckReport } from './check.js'
 import { lockLedger, type LedgerLock } from './ledger-lock.js'
 import { openLedgerDb } from './schema.js'
+
+const QUICK_CHECK_PROBLEMS_MAX = 10
 import type { SettlementRow } from './settlement.js'
 import { WorkerClient, WorkerGoneError } from './worker-client.js'
 import { packJobs, siblingModule, unpackResults, type ReaderData, type WriterData } from './writer-protocol.js'
@@ -29,6 +31,24 @@ export interface SqliteEngineOptions {
   /** Tests only: lets injectFault() plan storage faults in the writer. */
   faultInjection?: boolean
   onBatch?: (stats: BatchStats) => void
+  /** PRAGMA quick_check at start (default); 'off' for a file just checked another way. */
+  startCheck?: 'quick' | 'off'
+}
+
+export class LedgerDamagedError extends Error {
+  readonly code = 'LEDGER_DAMAGED'
+}
+
+/** quick_check: every page and index entry well formed (O(file), ~1 s a GiB measured here). */
+function assertUndamaged (db: ReturnType<typeof openLedgerDb>, path: string): void {
+  let problems: string[]
+  try {
+    problems = (db.pragma(`quick_check(${QUICK_CHECK_PROBLEMS_MAX})`) as Array<{ quick_check: string }>).map(r => r.quick_check)
+  } catch (error) {
+    problems = [(error as Error).message]
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return
+  throw new LedgerDamagedError(`ledger ${path} is damaged (${problems.slice(0, 3).join('; ')}): not serving it; restore a backup (npm run ledger:backup makes them)`)
 }
 
 export class SqliteEngine implements LedgerEngine {
@@ -54,8 +74,15 @@ export class SqliteEngine implements LedgerEngine {
     if (o.dbPath === ':memory:') throw new Error('the SQLite engine needs a file: its writer and reader threads share it')
     const lock = lockLedger(o.dbPath)
     try {
-      // Create and migrate the file here, once, before any thread opens it.
-      openLedgerDb(o.dbPath).close()
+      // Create and migrate the file here, once, before any thread opens it, and refuse a damaged
+      // file by name rather than serve 500s from it (a corrupt page in the middle of the file used
+      // to pass /healthz and fail taps).
+      const db = openLedgerDb(o.dbPath)
+      try {
+        if (o.startCheck !== 'off') assertUndamaged(db, o.dbPath)
+      } finally {
+        db.close()
+      }
       const engine = new SqliteEngine(o, lock)
       await engine.startWriter()
       return engine

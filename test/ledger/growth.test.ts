@@ -2,6 +2,7 @@
 // with every committed batch (at least as many rows as a batch can add), so the tables stay bounded
 // at any insert rate. And one writer per ledger: a second service on the same file is refused.
 import t from 'tap'
+import { closeSync, openSync, statSync, writeSync } from 'node:fs'
 import { buildApp } from '../../src/app.js'
 import { STATE_PURGE_PER_BATCH_MAX } from '../../src/constants.js'
 import { openLedgerDb } from '../../src/ledger/schema.js'
@@ -56,4 +57,16 @@ t.test('a second service on the same ledger file is refused with a clear message
   const again = await buildApp({ dbPath, adminToken: 'x', seed: 'none', logLevel: 'silent' })
   t.ok(again.engine, 'once the first one stopped, the ledger opens')
   await again.app.close()
+})
+
+t.test('a ledger with a damaged page is refused at start, by name', async t => {
+  const dbPath = tempDbPath(t)
+  const first = await buildApp({ dbPath, adminToken: 'x', seed: 'demo', logLevel: 'silent' })
+  await first.app.close()
+  // Scribble over a page in the middle of the file, as a failing disk would.
+  const size = statSync(dbPath).size
+  const fd = openSync(dbPath, 'r+')
+  writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, Math.floor(size / 4096 / 2) * 4096)
+  closeSync(fd)
+  await t.rejects(buildApp({ dbPath, adminToken: 'x', seed: 'none', logLevel: 'silent' }), { code: 'LEDGER_DAMAGED', message: new RegExp(`ledger ${dbPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged`) })
 })
