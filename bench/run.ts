@@ -103,7 +103,7 @@ export interface BenchResults {
   settings: Record<string, unknown>
   durability: { journalMode: string, synchronous: string, how: string } | null
   baseline: { empty: { max?: RunSummary, rate?: RunSummary }, verify: { max?: RunSummary, rate?: RunSummary } }
-  service: { max?: ServiceRun, rate?: ServiceRun }
+  service: { max?: ServiceRun, rate?: ServiceRun, rateWithCheck?: ServiceRun & { checks: number } }
   growth: { preload?: PreloadResult & { reused: boolean, ledgerCheck: { ok: boolean, ms: number, problems: string[] } | null }, empty?: ServiceRun, preloaded?: ServiceRun }
   ratios: Record<string, number | null>
   targets: Array<{ target: string, measured: string, met: boolean | null }>
@@ -113,9 +113,13 @@ export interface BenchResults {
 }
 
 const args = process.argv.slice(2)
-exitOnHelp(args, 'usage: npm run bench [-- --quick] [--only=micro,baseline,service,growth,profile] [--keep]\n  full run ~10 min (bench/results/latest.*); --quick ~1 min (bench/results/quick.*, gitignored)')
-const P = args.includes('--quick') ? QUICK : FULL
-const only = new Set((args.find(a => a.startsWith('--only='))?.slice('--only='.length) ?? 'micro,baseline,service,growth,profile').split(','))
+exitOnHelp(args, 'usage: npm run bench [-- --quick] [--rate=N] [--only=micro,baseline,service,growth,check,profile] [--keep]\n  full run ~10 min (bench/results/latest.*); --quick ~1 min (bench/results/quick.*, gitignored)')
+const rateArg = args.find(a => a.startsWith('--rate='))
+// --rate=N: the fixed-rate runs at N taps/s instead of the profile's, for a machine that cannot
+// carry 3,000/s (an open-loop run above capacity measures only the queue it builds).
+const P: Profile = rateArg === undefined ? (args.includes('--quick') ? QUICK : FULL) : { ...(args.includes('--quick') ? QUICK : FULL), ratePerSecond: Number(rateArg.slice('--rate='.length)) }
+if (!(P.ratePerSecond > 0)) throw new Error('--rate must be a positive number of taps per second')
+const only = new Set((args.find(a => a.startsWith('--only='))?.slice('--only='.length) ?? 'micro,baseline,service,check,growth,profile').split(','))
 const keep = args.includes('--keep')
 const log = (message: string): void => { process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}\n`) }
 const t0 = performance.now()
@@ -218,7 +222,21 @@ function serviceRun (run: RunSummary, metricsText: string, logBytes: number, tap
 let durability: BenchResults['durability'] = null
 
 /** Starts the service on `dbPath` (already provisioned), runs one load, reads /metrics, stops it. */
-async function serviceOn (dbPath: string, name: string, mode: 'max' | 'rate', nodeArgs: string[] = [], durationS?: number, seqOffset = 0): Promise<ServiceRun & { sent: number }> {
+/** Runs `ledger check` over the admin API back to back until stopped; returns how many completed. */
+function checkLoop (url: string): () => Promise<number> {
+  let stopped = false
+  let done = 0
+  const loop = (async () => {
+    while (!stopped) {
+      const r = await fetch(`${url}/v1/admin/ledger/check`, { headers: { authorization: 'Bearer bench-admin-token' }, signal: AbortSignal.timeout(600_000) })
+      await r.text()
+      if (r.status === 200) done++
+    }
+  })()
+  return async () => { stopped = true; await loop.catch(() => {}); return done }
+}
+
+async function serviceOn (dbPath: string, name: string, mode: 'max' | 'rate', nodeArgs: string[] = [], durationS?: number, seqOffset = 0, during?: (url: string) => () => Promise<number>): Promise<ServiceRun & { sent: number, during?: number }> {
   const server = await startServer({
     script: 'src/main.ts',
     env: { PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: 'bench-admin-token', SEED: 'none', LOG_LEVEL: 'info' },
@@ -228,8 +246,11 @@ async function serviceOn (dbPath: string, name: string, mode: 'max' | 'rate', no
   })
   let result: LoadResult
   let metricsText: string
+  let duringCount: number | undefined
   try {
+    const stopDuring = during?.(server.url)
     result = await runLoadgen(loadConfig(server, mode, false, durationS, seqOffset), workDir, name)
+    if (stopDuring !== undefined) duringCount = await stopDuring()
     metricsText = await metricsOf(server)
   } finally {
     await server.stop()
@@ -245,7 +266,7 @@ async function serviceOn (dbPath: string, name: string, mode: 'max' | 'rate', no
     db.close()
     durability = { journalMode, synchronous: settings.synchronous, how: 'journal_mode read from the service\'s ledger file after the run; synchronous read from a connection opened by openLedgerDb, the function the service opens its ledger with (synchronous is per connection)' }
   }
-  return { ...serviceRun(summary(result), metricsText, fileBytes(join(workDir, `${name}.log`)), result.sent), sent: result.sent }
+  return { ...serviceRun(summary(result), metricsText, fileBytes(join(workDir, `${name}.log`)), result.sent), sent: result.sent, during: duringCount }
 }
 
 async function freshLedger (fleet: Fleet, name: string): Promise<string> {
@@ -337,6 +358,20 @@ async function main (): Promise<void> {
     }))
     results.growth.empty = results.service.rate
     log(`service: p99 ${results.service.rate.latencyMs.p99} ms at ${P.ratePerSecond}/s`)
+  }
+
+  if (only.has('check')) {
+    // The ledger engine issue: a ledger check (reader thread) running through a fixed-rate run.
+    log(`service: fixed ${P.ratePerSecond}/s for ${P.rateDurationS} s with ledger checks back to back`)
+    const run = await undisturbed('service rate + check', async n => {
+      const db = await freshLedger(fleet, `service-check-${n}`)
+      const r = await serviceOn(db, `service-check-${n}`, 'rate', [], undefined, 0, checkLoop)
+      removeLedger(db)
+      return r
+    })
+    const { sent: _sent, during, ...rest } = run
+    results.service.rateWithCheck = { ...rest, checks: during ?? 0 }
+    log(`service: p99 ${run.latencyMs.p99} ms at ${P.ratePerSecond}/s with ${during ?? 0} ledger checks`)
   }
 
   if (only.has('growth')) {
