@@ -72,7 +72,7 @@ t.test('ledger check finds an account with two owners and a tap paying a card', 
   })
   // What the aliasing bug did: a second card pointing at the first card's bank account.
   db.prepare("UPDATE cards SET bank_account_id = ? WHERE card_no = 'X00000002'").run(card.accountIds.bank)
-  db.prepare("INSERT INTO terminals VALUES ('bus-1', 'jinan', 'bus', 'bus', '{}', 's', 'active', ?)").run(now)
+  db.prepare("INSERT INTO terminals (terminal_id, city, scenario, operator, location, secret, status, created_at) VALUES ('bus-1', 'jinan', 'bus', 'bus', '{}', 's', 'active', ?)").run(now)
   db.prepare(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_no, scenario, city, decision, amount, at, recorded_at, response, bank_fen, operator_account_id)
     VALUES ('bus-1', 't1', 'h', 'X00000001', 'bus', 'jinan', 'approved', 0, ?, ?, '{}', 0, ?)`).run(now, now, card.accountIds.medical)
   const problems = checkLedger(db).problems.join('\n')
