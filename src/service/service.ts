@@ -11,7 +11,7 @@ import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
 import type { CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapOutcome, TapRequest, TerminalRecord } from '../ledger/engine.js'
 import type { LedgerCheckReport } from '../ledger/check.js'
 import type { SettlementRow } from '../ledger/settlement.js'
-import { prepareTapJob } from './tap-checks.js'
+import { prepareTapJob, type TapCheckContext } from './tap-checks.js'
 import { TapQueue } from './tap-queue.js'
 import { TerminalRegistry } from './terminal-registry.js'
 
@@ -42,6 +42,7 @@ export class Service {
   readonly catalogue: Catalogue
   private readonly qrKeys: QrKeyRing
   private readonly cardAuthKeys: CardAuthKeys
+  private readonly checkContext: TapCheckContext
   private readonly nowMs: () => number
   private readonly queue: TapQueue
   private readonly registry: TerminalRegistry
@@ -54,6 +55,7 @@ export class Service {
     this.catalogue = o.catalogue
     this.qrKeys = o.qrKeys
     this.cardAuthKeys = o.cardAuthKeys
+    this.checkContext = { catalogue: o.catalogue, qrKeys: o.qrKeys, cardAuthKeys: o.cardAuthKeys }
     this.nowMs = o.nowMs ?? Date.now
     this.queueDepthMax = o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX
     this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: this.queueDepthMax })
@@ -67,8 +69,9 @@ export class Service {
   // Taps
 
   submitTap (terminal: TerminalRecord, tap: TapRequest, bodyHash: string, atPastMsMax: number): Promise<TapOutcome> {
-    const { secret: _secret, ...facts } = terminal
-    const job = prepareTapJob({ catalogue: this.catalogue, qrKeys: this.qrKeys, cardAuthKeys: this.cardAuthKeys }, facts, tap, bodyHash, this.nowMs(), atPastMsMax)
+    // The record itself, not a copy without its secret: only the terminal id crosses to the writer
+    // (writer-protocol.ts packJobs), so no object is built per tap on this path.
+    const job = prepareTapJob(this.checkContext, terminal, tap, bodyHash, this.nowMs(), atPastMsMax)
     return this.queue.submit(job)
   }
 
