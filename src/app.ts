@@ -7,8 +7,10 @@ import { RateLimiter } from './auth/rate-limit.js'
 import { loadIssuerKeys, type IssuerKeys } from './cards/issuer-keys.js'
 import { AT_PAST_MS_MAX_UPLOAD, BATCH_BODY_BYTES_MAX, TAP_BODY_BYTES_MAX } from './constants.js'
 import { loadFixtures, FIXTURES_DIR } from './fixtures.js'
-import type { LedgerEngine } from './ledger/engine.js'
+import type { BatchStats, LedgerEngine } from './ledger/engine.js'
 import { SqliteEngine } from './ledger/sqlite-engine.js'
+import { PgEngine } from './ledger/pg-engine.js'
+import { buildTapSerializer } from './api/tap-answer.js'
 import { cardTokenizer, createLogger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildCatalogue } from './rules/catalogue.js'
@@ -43,6 +45,10 @@ export interface AppOptions {
   logStream?: DestinationStream
   nowMs?: () => number
   rateLimit?: { ratePerSecond: number, burst: number }
+  /** The PostgreSQL ledger (DATABASE_URL); unset: SQLite at dbPath. */
+  databaseUrl?: string
+  /** Processes sharing the ledger: each enforces 1/N of the per-terminal rate limit. */
+  serviceProcesses?: number
   batchSizeMax?: number
   queueDepthMax?: number
   tapBodyBytesMax?: number
@@ -124,17 +130,27 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const issuerKeys = loadIssuerKeys({ file: o.issuerKeysFile, dbPath: o.dbPath, seed: o.seed, issuers: fixtures.cities.map(c => c.issuer) })
 
   let metrics: Metrics | undefined
-  const engine = await SqliteEngine.open({
-    dbPath: o.dbPath,
-    fixturesDir,
-    schemasDir: SCHEMAS_DIR,
-    issuerCities: Object.fromEntries(catalogue.cityByIssuer),
-    faultInjection: o.faultInjection,
-    onBatch: ({ size, commitMs }) => {
-      metrics?.batchSize.observe(size)
-      metrics?.commitSeconds.observe(commitMs / 1000)
-    }
-  })
+  const onBatch = ({ size, commitMs }: BatchStats): void => {
+    metrics?.batchSize.observe(size)
+    metrics?.commitSeconds.observe(commitMs / 1000)
+  }
+  let logger: ReturnType<typeof createLogger> | undefined
+  const engine: LedgerEngine = o.databaseUrl === undefined
+    ? await SqliteEngine.open({
+      dbPath: o.dbPath,
+      fixturesDir,
+      schemasDir: SCHEMAS_DIR,
+      issuerCities: Object.fromEntries(catalogue.cityByIssuer),
+      faultInjection: o.faultInjection,
+      onBatch
+    })
+    : await PgEngine.open({
+      databaseUrl: o.databaseUrl,
+      catalogue,
+      serialize: buildTapSerializer(schemas),
+      onBatch,
+      onEvent: message => logger?.warn(message)
+    })
   const service = await Service.create({
     engine,
     catalogue,
@@ -147,7 +163,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
   metrics = createMetrics(() => service.queueDepth)
   const seeded = o.seed === 'demo' ? await seedDemo(service, fixtures) : { terminals: 0, cards: 0 }
 
-  const logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
+  logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
   const cardToken = cardTokenizer(o.cardTokenKey)
   const httpLimits = checkHttpLimits({ ...HTTP_LIMITS, ...o.httpLimits })
   const app: FastifyInstance = Fastify({
@@ -177,7 +193,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
     service,
     metrics,
     cardToken,
-    auth: { lookup: id => service.terminal(id), rateLimiter: new RateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }), nowMs },
+    auth: { lookup: id => service.terminal(id), rateLimiter: new RateLimiter(shareOfRate(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }, o.serviceProcesses ?? 1)), nowMs },
     tapBodyBytesMax: o.tapBodyBytesMax ?? TAP_BODY_BYTES_MAX,
     batchBodyBytesMax: o.batchBodyBytesMax ?? BATCH_BODY_BYTES_MAX,
     batchAtPastMsMax: AT_PAST_MS_MAX_UPLOAD,
@@ -196,4 +212,10 @@ export async function buildApp (o: AppOptions): Promise<App> {
     await service.close()
   })
   return { app, service, engine, metrics, logger, liveFeed, seeded, issuerKeys, shutdown }
+}
+
+/** N processes behind one load balancer: each allows 1/N of a terminal's rate, so together they
+ *  allow what one process would, however the balancer spreads a terminal's requests. */
+function shareOfRate (limit: { ratePerSecond: number, burst: number }, processes: number): { ratePerSecond: number, burst: number } {
+  return { ratePerSecond: limit.ratePerSecond / processes, burst: Math.max(1, Math.floor(limit.burst / processes)) }
 }

@@ -16,6 +16,11 @@ export interface ServiceConfig {
   opsToken: string | undefined
   /** CARD_TOKEN_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
   cardTokenKey: string | undefined
+  /** DATABASE_URL (api-v1.1): the PostgreSQL ledger; unset: the embedded SQLite ledger at dbPath. */
+  databaseUrl: string | undefined
+  /** SERVICE_PROCESSES: how many processes share the ledger; each enforces 1/N of a terminal's
+   *  rate limit, so N of them together allow what one would (default 1). */
+  serviceProcesses: number
 }
 
 export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
@@ -38,6 +43,15 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
     logLevel: env.LOG_LEVEL ?? 'info',
     issuerKeysFile: env.ISSUER_KEYS_FILE === undefined || env.ISSUER_KEYS_FILE === '' ? undefined : env.ISSUER_KEYS_FILE,
     opsToken,
-    cardTokenKey: env.CARD_TOKEN_KEY
+    cardTokenKey: env.CARD_TOKEN_KEY,
+    databaseUrl: env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
+    serviceProcesses: serviceProcesses(env.SERVICE_PROCESSES)
   }
+}
+
+function serviceProcesses (value: string | undefined): number {
+  if (value === undefined || value === '') return 1
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`SERVICE_PROCESSES must be 1..64, got ${value}`)
+  return n
 }

@@ -63,6 +63,31 @@ export const SQLITE_CACHE_KIB = 65_536
 /** WAL checkpoints off the writer (see checkpoint-worker.ts). */
 export const CHECKPOINT_INTERVAL_MS = 5
 
+/** PostgreSQL engine (pg-engine.ts). */
+/** Tap batches one process has in flight at once, each on its own connection: while one waits
+ *  for its commit (an fsync, and with a synchronous standby a network round trip), the next one
+ *  reads and decides. */
+export const PG_TAP_CONNECTIONS = 2
+/** Connections for admin operations and reports, per process. */
+export const PG_POOL_CONNECTIONS_MAX = 4
+/** Times a batch is run again after a serialization failure, deadlock or unique-key race. */
+export const PG_RETRIES_MAX = 4
+/** Connecting (TCP + auth) and any one statement: a database that does not answer becomes a 503. */
+export const PG_CONNECT_MS_MAX = 3_000
+export const PG_STATEMENT_MS_MAX = 10_000
+/** A check or a report may take longer than a tap statement. */
+export const PG_REPORT_STATEMENT_MS_MAX = 120_000
+/** Waiting for a row lock (another process's batch holds the card): bounded like any wait. */
+export const PG_LOCK_WAIT_MS_MAX = 5_000
+/** Reconnecting after the database went away (failover): the pause doubles up to the max. */
+export const PG_RECONNECT_DELAY_MS_MIN = 100
+export const PG_RECONNECT_DELAY_MS_MAX = 2_000
+/** Balance shards of a hot account (pg-schema.ts): each process writes its own. */
+export const PG_BALANCE_SHARDS = 64
+/** Terminals another process registered or changed reach this one by NOTIFY at once; a full
+ *  re-read this often bounds the delay when a notification was lost (a reconnect). */
+export const PG_TERMINAL_REFRESH_MS = 5_000
+
 function assertRelation (ok: boolean, what: string): void {
   if (!ok) throw new Error(`constants: ${what}`)
 }
@@ -76,3 +101,8 @@ assertRelation(WRITER_RESTART_DELAY_MS_MIN > 0 && WRITER_RESTART_DELAY_MS_MAX >=
 assertRelation(AT_PAST_MS_MAX_UPLOAD >= AT_PAST_MS_MAX_ONLINE, 'uploads may be older than online taps')
 assertRelation(TAP_BODY_BYTES_MAX * TAP_UPLOAD_ITEMS_MAX / 4 <= BATCH_BODY_BYTES_MAX, 'an upload of typical taps fits its body limit')
 assertRelation(CARD_CACHE_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s cards fit in the cache')
+assertRelation(PG_TAP_CONNECTIONS >= 1 && PG_POOL_CONNECTIONS_MAX >= 1, 'the PostgreSQL engine has connections for taps and for admin')
+assertRelation(PG_RETRIES_MAX >= 1 && PG_RETRIES_MAX <= 10, 'bounded retries')
+assertRelation(PG_LOCK_WAIT_MS_MAX < PG_STATEMENT_MS_MAX, 'a lock wait fails before the statement times out')
+assertRelation(PG_RECONNECT_DELAY_MS_MIN > 0 && PG_RECONNECT_DELAY_MS_MAX >= PG_RECONNECT_DELAY_MS_MIN, 'reconnect back-off')
+assertRelation(PG_BALANCE_SHARDS >= 1 && PG_BALANCE_SHARDS <= 32_767, 'a shard number fits a smallint')

@@ -8,6 +8,9 @@ import { logDestination } from './log.js'
 const HELP = `usage: npm start  (production: npm run build && npm run start:prod)
 The yikatong auth service. Configured by environment variables:
   PORT (8080)  HOST (127.0.0.1)  DB_PATH (data/ledger.db)  SEED (demo|none, demo)  LOG_LEVEL (info)
+  DATABASE_URL    postgres://user:pass@host:port/db (hosts may be a list h1:p1,h2:p2): the ledger
+                  in PostgreSQL, shared by several processes (unset: embedded SQLite at DB_PATH)
+  SERVICE_PROCESSES  processes sharing the ledger: each enforces 1/N of a terminal's rate (1)
   ADMIN_TOKEN     bearer token for /v1/admin/* (unset: generated, printed once to stderr)
   OPS_TOKEN       read-only ops role for the console, settlement and ledger check (unset: none)
   CARD_TOKEN_KEY  key of the card tokens in logs and the console, >= 32 characters
@@ -34,6 +37,8 @@ async function main (): Promise<void> {
     seed: config.seed,
     logLevel: config.logLevel,
     issuerKeysFile: config.issuerKeysFile,
+    databaseUrl: config.databaseUrl,
+    serviceProcesses: config.serviceProcesses,
     logStream
   })
   // A crash must not lose the lines that explain it: write them out synchronously before exiting.

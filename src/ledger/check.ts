@@ -26,66 +26,108 @@ const LEGS = `
   UNION ALL SELECT c.medical_account_id, -t.medical_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.medical_fen > 0
   UNION ALL SELECT t.operator_account_id, t.bank_fen + t.medical_fen FROM taps t WHERE t.operator_account_id IS NOT NULL`
 
-export function checkLedger (db: Db): LedgerCheckReport {
-  const problems: string[] = []
-  const add = (rows: unknown[], describe: (row: any) => string): void => {
-    for (const row of rows.slice(0, Math.max(0, CHECK_PROBLEMS_MAX - problems.length))) problems.push(describe(row))
-  }
-  const all = (sql: string): unknown[] => db.prepare(sql).all()
+/** One invariant as a query whose every row is a problem. The SQL is portable: the SQLite engine
+ *  and the PostgreSQL engine run the same text (account_balances is a view in both: on
+ *  PostgreSQL it adds the hot accounts' balance shards, pg-schema.ts). */
+interface CheckQuery { sql: string, describe: (row: any) => string }
 
-  add(all(`SELECT t.id, COALESCE(SUM(p.amount), 0) AS sum, COUNT(p.account_id) AS legs FROM transfers t
-    LEFT JOIN postings p ON p.transfer_id = t.id GROUP BY t.id HAVING sum <> 0 OR legs < 2`),
-  r => `transfer ${r.id}: legs sum to ${r.sum} over ${r.legs} legs`)
-  add(all(`WITH legs (account_id, amount) AS (${LEGS}),
-      posted AS (SELECT account_id, SUM(amount) AS amount FROM legs GROUP BY account_id)
-    SELECT a.code, a.balance, COALESCE(p.amount, 0) AS posted FROM accounts a LEFT JOIN posted p ON p.account_id = a.id
-    WHERE a.balance <> COALESCE(p.amount, 0)`),
-  r => `account ${r.code}: balance ${r.balance} but its legs sum to ${r.posted}`)
-  add(all("SELECT code, balance FROM accounts WHERE kind = 'card' AND balance < 0"),
-    r => `account ${r.code}: negative balance ${r.balance}`)
-  const total = db.prepare('SELECT COALESCE(SUM(balance), 0) FROM accounts').pluck().get() as number
-  if (total !== 0) problems.push(`all balances sum to ${total}, not 0`)
-
-  add(all(`SELECT terminal_id, tap_id, amount, bank_fen + medical_fen AS charged FROM taps
-    WHERE operator_account_id IS NOT NULL AND (decision <> 'approved' OR bank_fen + medical_fen <> amount)`),
-  r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but its journal legs charged ${r.charged}`)
-  add(all(`SELECT t.terminal_id, t.tap_id, t.amount, t.transfer_id,
-      (SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN accounts a ON a.id = p.account_id
-        WHERE p.transfer_id = t.transfer_id AND a.kind = 'card') AS charged
-    FROM taps t WHERE t.decision = 'approved' AND t.amount > 0 AND t.operator_account_id IS NULL
-      AND (t.transfer_id IS NULL OR charged <> -t.amount)`),
-  r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but transfer ${r.transfer_id} charged ${-r.charged}`)
-
+const CHECK_QUERIES: CheckQuery[] = [
+  // 1. Every transfer balances.
+  {
+    sql: `SELECT * FROM (SELECT t.id, COALESCE(SUM(p.amount), 0) AS legs_sum, COUNT(p.account_id) AS legs FROM transfers t
+      LEFT JOIN postings p ON p.transfer_id = t.id GROUP BY t.id) x WHERE x.legs_sum <> 0 OR x.legs < 2`,
+    describe: r => `transfer ${r.id}: legs sum to ${r.legs_sum} over ${r.legs} legs`
+  },
+  // 2. Every balance is the sum of its legs.
+  {
+    sql: `WITH legs (account_id, amount) AS (${LEGS}),
+        posted AS (SELECT account_id, SUM(amount) AS amount FROM legs GROUP BY account_id)
+      SELECT a.code, a.balance, COALESCE(p.amount, 0) AS posted FROM account_balances a LEFT JOIN posted p ON p.account_id = a.id
+      WHERE a.balance <> COALESCE(p.amount, 0)`,
+    describe: r => `account ${r.code}: balance ${r.balance} but its legs sum to ${r.posted}`
+  },
+  // 3. No card account below zero.
+  {
+    sql: "SELECT code, balance FROM account_balances WHERE kind = 'card' AND balance < 0",
+    describe: r => `account ${r.code}: negative balance ${r.balance}`
+  },
+  // 4. Money is neither created nor lost.
+  {
+    sql: 'SELECT total FROM (SELECT COALESCE(SUM(balance), 0) AS total FROM account_balances) x WHERE x.total <> 0',
+    describe: r => `all balances sum to ${r.total}, not 0`
+  },
+  // 5. Every approved tap that moved money charged exactly its amount.
+  {
+    sql: `SELECT terminal_id, tap_id, amount, bank_fen + medical_fen AS charged FROM taps
+      WHERE operator_account_id IS NOT NULL AND (decision <> 'approved' OR bank_fen + medical_fen <> amount)`,
+    describe: r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but its journal legs charged ${r.charged}`
+  },
+  {
+    sql: `SELECT * FROM (SELECT t.terminal_id, t.tap_id, t.amount, t.transfer_id,
+        (SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN accounts a ON a.id = p.account_id
+          WHERE p.transfer_id = t.transfer_id AND a.kind = 'card') AS charged
+      FROM taps t WHERE t.decision = 'approved' AND t.amount > 0 AND t.operator_account_id IS NULL) x
+      WHERE x.transfer_id IS NULL OR x.charged <> -x.amount`,
+    describe: r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but transfer ${r.transfer_id} charged ${-r.charged}`
+  },
   // 6. One owner per account.
-  add(all(`SELECT a.code, COUNT(*) AS owners FROM accounts a
-      JOIN (SELECT bank_account_id AS id FROM cards UNION ALL SELECT medical_account_id FROM cards) o ON o.id = a.id
-    GROUP BY a.id HAVING COUNT(*) <> 1`),
-  r => `account ${r.code} belongs to ${r.owners} card accounts`)
-  add(all(`SELECT c.card_no, 'bank' AS kind, a.code, a.kind AS class FROM cards c JOIN accounts a ON a.id = c.bank_account_id
-      WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':bank'
-    UNION ALL SELECT c.card_no, 'medical', a.code, a.kind FROM cards c JOIN accounts a ON a.id = c.medical_account_id
-      WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':medical'`),
-  r => `card ${mask(r.card_no)}: its ${r.kind} account is ${r.class} account ${maskCode(r.code)}, not its own`)
-  add(all(`SELECT a.code FROM accounts a WHERE a.kind = 'card'
-      AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.bank_account_id = a.id OR c.medical_account_id = a.id)`),
-  r => `card account ${maskCode(r.code)} belongs to no card`)
-
+  {
+    sql: `SELECT a.code, COUNT(*) AS owners FROM accounts a
+        JOIN (SELECT bank_account_id AS id FROM cards UNION ALL SELECT medical_account_id FROM cards) o ON o.id = a.id
+      GROUP BY a.id, a.code HAVING COUNT(*) <> 1`,
+    describe: r => `account ${r.code} belongs to ${r.owners} card accounts`
+  },
+  {
+    sql: `SELECT c.card_no, 'bank' AS kind, a.code, a.kind AS class FROM cards c JOIN accounts a ON a.id = c.bank_account_id
+        WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':bank'
+      UNION ALL SELECT c.card_no, 'medical', a.code, a.kind FROM cards c JOIN accounts a ON a.id = c.medical_account_id
+        WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':medical'`,
+    describe: r => `card ${mask(r.card_no)}: its ${r.kind} account is ${r.class} account ${maskCode(r.code)}, not its own`
+  },
+  {
+    sql: `SELECT a.code FROM accounts a WHERE a.kind = 'card'
+        AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.bank_account_id = a.id OR c.medical_account_id = a.id)`,
+    describe: r => `card account ${maskCode(r.code)} belongs to no card`
+  },
   // 7. A tap's credit leg goes to its terminal operator's account in the terminal's city.
-  add(all(`SELECT t.terminal_id, t.tap_id, a.code, a.kind FROM taps t
-      JOIN accounts a ON a.id = t.operator_account_id JOIN terminals term ON term.terminal_id = t.terminal_id
-    WHERE a.kind <> 'operator' OR a.code <> 'operator:' || term.operator || ':' || t.city`),
-  r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not its operator's`)
-  add(all(`SELECT t.terminal_id, t.tap_id, a.code, a.kind FROM taps t
-      JOIN postings p ON p.transfer_id = t.transfer_id AND p.amount > 0 JOIN accounts a ON a.id = p.account_id
-    WHERE t.transfer_id IS NOT NULL AND a.kind <> 'operator'`),
-  r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not an operator's`)
+  {
+    sql: `SELECT t.terminal_id, t.tap_id, a.code, a.kind FROM taps t
+        JOIN accounts a ON a.id = t.operator_account_id JOIN terminals term ON term.terminal_id = t.terminal_id
+      WHERE a.kind <> 'operator' OR a.code <> 'operator:' || term.operator || ':' || t.city`,
+    describe: r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not its operator's`
+  },
+  {
+    sql: `SELECT t.terminal_id, t.tap_id, a.code, a.kind FROM taps t
+        JOIN postings p ON p.transfer_id = t.transfer_id AND p.amount > 0 JOIN accounts a ON a.id = p.account_id
+      WHERE t.transfer_id IS NOT NULL AND a.kind <> 'operator'`,
+    describe: r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not an operator's`
+  }
+]
 
-  const count = (table: string): number => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number
+const COUNTS_SQL = `SELECT (SELECT COUNT(*) FROM accounts) AS accounts, (SELECT COUNT(*) FROM transfers) AS transfers,
+  (SELECT COUNT(*) FROM postings) AS postings, (SELECT COUNT(*) FROM taps) AS taps`
+
+/** The check's queries, for an engine that runs them its own way (PostgreSQL: in one snapshot). */
+export const LEDGER_CHECK_SQL: readonly string[] = [...CHECK_QUERIES.map(q => q.sql), COUNTS_SQL]
+
+/** Builds the report from the rows of LEDGER_CHECK_SQL, in order. */
+export function checkReport (results: unknown[][]): LedgerCheckReport {
+  const problems: string[] = []
+  CHECK_QUERIES.forEach((query, i) => {
+    for (const row of (results[i] ?? []).slice(0, Math.max(0, CHECK_PROBLEMS_MAX - problems.length))) problems.push(query.describe(row))
+  })
+  const counts = (results[CHECK_QUERIES.length]?.[0] ?? {}) as Record<string, unknown>
   return {
     ok: problems.length === 0,
     problems,
-    counts: { accounts: count('accounts'), transfers: count('transfers'), postings: count('postings'), taps: count('taps') }
+    counts: { accounts: Number(counts.accounts), transfers: Number(counts.transfers), postings: Number(counts.postings), taps: Number(counts.taps) }
   }
+}
+
+/** The SQLite file's check (the reader thread, `npm run ledger:check`, tests). */
+export function checkLedger (db: Db): LedgerCheckReport {
+  // One read transaction: every query sees the same committed state while the writer goes on.
+  return db.transaction(() => checkReport(LEDGER_CHECK_SQL.map(sql => db.prepare(sql).all())))()
 }
 
 // Reports go to ops and logs: card numbers masked.

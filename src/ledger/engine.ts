@@ -137,6 +137,9 @@ export interface LedgerEngine {
   tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined>
   check (): Promise<LedgerCheckReport>
   settlement (fromDate: string, toDate: string): Promise<SettlementRow[]>
+  /** Terminals registered or changed by another service process on the same ledger (PostgreSQL);
+   *  an engine that is the only writer of its ledger never calls it. */
+  watchTerminals?: (onChange: (record: TerminalRecord) => void) => void
   /** Proves the ledger can be written now (a committed probe write). */
   health (): Promise<EngineHealth>
   /** What the engine knows without asking storage: false while it cannot take writes at all

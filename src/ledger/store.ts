@@ -7,6 +7,7 @@ import { ACCOUNT_KINDS, type AccountKind, type CityCode, type TerminalLocation }
 import type { CardRecord } from '../rules/engine.js'
 import { CARD_CACHE_ENTRIES_MAX, TERMINAL_CACHE_ENTRIES_MAX } from '../constants.js'
 import type { StoredTap, TerminalFacts, TerminalRecord } from './engine.js'
+import type { LedgerState } from './ledger-state.js'
 import type { Db } from './schema.js'
 import { accountCode, LedgerInvariantError, Postings, type AccountClass, type Leg, type TransferKind } from './postings.js'
 
@@ -27,7 +28,7 @@ export interface CardWithAccounts extends CardRecord {
   accountIds: Record<AccountKind, number>
 }
 
-interface CardRow {
+export interface CardRow {
   card_no: string
   issuer: string
   status: 'active' | 'lost' | 'frozen'
@@ -76,7 +77,7 @@ export interface JournalTap {
   operatorAccountId: number | null
 }
 
-export class LedgerStore {
+export class LedgerStore implements LedgerState {
   readonly db: Db
   readonly postings: Postings
   private readonly s
@@ -357,7 +358,7 @@ export class LedgerStore {
   }
 }
 
-function toCard (row: CardRow): CardWithAccounts {
+export function toCard (row: CardRow): CardWithAccounts {
   return {
     cardNo: row.card_no,
     issuer: row.issuer,
@@ -370,7 +371,7 @@ function toCard (row: CardRow): CardWithAccounts {
   }
 }
 
-function toTerminal (r: Record<string, string>): TerminalRecord {
+export function toTerminal (r: Record<string, string>): TerminalRecord {
   return {
     terminalId: String(r.terminal_id),
     city: r.city as CityCode,

@@ -6,7 +6,7 @@
 // write, and the writes themselves fail only when storage fails, which fails the whole batch. So
 // there is no per-tap savepoint (measured: ~2 µs a tap).
 import { randomFillSync } from 'node:crypto'
-import { conflict, DomainError, ErrorCode } from '../errors.js'
+import { conflict, DomainError, ErrorCode, forbidden } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import { declined, decideTap, type CardRecord } from '../rules/engine.js'
 import { localTime } from '../rules/local-time.js'
@@ -14,13 +14,14 @@ import type { Payment, RuleDecision, StateReader, TapFacts, TerminalFacts as Rul
 import { STATE_TTL_MS_MAX } from '../constants.js'
 import type { TapAnswer, TapJob, TapOutcome } from './engine.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
-import type { CardWithAccounts, LedgerStore } from './store.js'
+import type { LedgerState } from './ledger-state.js'
+import type { CardWithAccounts } from './store.js'
 
 /** The last application transaction counter accepted for a card (card_state). */
 export const CARD_ATC_KEY = 'card:atc'
 
 export interface TapMachineOptions {
-  store: LedgerStore
+  store: LedgerState
   catalogue: Catalogue
   serialize: (answer: TapAnswer) => string
 }
@@ -56,6 +57,9 @@ export class TapMachine {
   private decideOnly (job: TapJob): { replay: TapOutcome } | { resolved: CardResolution, decided: Decided, payload: string } {
     const { store } = this.o
     const { terminal, tap } = job
+    // The status as the transaction sees it: with several service processes (PostgreSQL), one may
+    // have disabled the terminal after another authenticated its request.
+    if (terminal.status !== 'active') throw forbidden(`terminal ${terminal.terminalId} is disabled`)
     const existing = store.tap(terminal.terminalId, tap.tapId)
     if (existing !== undefined) {
       if (existing.bodyHash !== job.bodyHash) {
@@ -227,7 +231,7 @@ function answerFor (tapId: string, decision: RuleDecision): TapAnswer {
   return body
 }
 
-function stateReader (store: LedgerStore, cardNo: string, nowMs: number): StateReader {
+function stateReader (store: LedgerState, cardNo: string, nowMs: number): StateReader {
   const cache = new Map<string, unknown>()
   return {
     get (key: string): unknown {

@@ -6,13 +6,14 @@ import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode } from '../rules/types.js'
 import type { CardInput, CardView, ReversalResult, TapAnswer, TerminalRecord } from './engine.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
-import type { CardWithAccounts, LedgerStore, MoneyLeg } from './store.js'
+import type { LedgerState } from './ledger-state.js'
+import type { CardWithAccounts, MoneyLeg, RecordedTap } from './store.js'
 
 export class WriterOps {
-  private readonly store: LedgerStore
+  private readonly store: LedgerState
   private readonly catalogue: Catalogue
 
-  constructor (store: LedgerStore, catalogue: Catalogue) {
+  constructor (store: LedgerState, catalogue: Catalogue) {
     this.store = store
     this.catalogue = catalogue
   }
@@ -103,7 +104,7 @@ export class WriterOps {
   }
 
   /** The opposite legs of a tap's transfer: journal columns (v2) or postings rows (v1 taps). */
-  private reverseLegs (tap: NonNullable<ReturnType<LedgerStore['tap']>>): MoneyLeg[] {
+  private reverseLegs (tap: RecordedTap): MoneyLeg[] {
     const card = tap.cardNo === null ? undefined : this.store.card(tap.cardNo)
     if (card === undefined) throw new LedgerInvariantError('an approved tap without its card')
     if (tap.operatorAccountId !== null) {

@@ -1,6 +1,7 @@
 // SEED=demo: the demo operators' terminals and the demo cards, loaded into an empty ledger.
 // Demo terminals are derived from the catalogue, one per scenario per city (three metro gates), so a
 // new scenario gets a demo terminal without editing data. Their secrets are `demo-secret-<id>`.
+import { DomainError, ErrorCode } from '../errors.js'
 import type { Fixtures } from '../fixtures.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { TerminalLocation } from '../rules/types.js'
@@ -42,7 +43,21 @@ export async function seedDemo (service: Service, fixtures: Fixtures): Promise<{
   const counts = await service.counts()
   if (counts.cards > 0 || counts.terminals > 0) return { terminals: 0, cards: 0 }
   const terminals = demoTerminals(service.catalogue)
-  for (const t of terminals) await service.registerTerminal(t)
-  for (const card of fixtures.demo.cards) await service.createCard(card)
-  return { terminals: terminals.length, cards: fixtures.demo.cards.length }
+  let terminalsLoaded = 0
+  let cardsLoaded = 0
+  // Several processes on one PostgreSQL ledger may start together: what another one loaded first
+  // (409) is skipped, not fatal.
+  for (const t of terminals) if (await unlessLoaded(service.registerTerminal(t))) terminalsLoaded++
+  for (const card of fixtures.demo.cards) if (await unlessLoaded(service.createCard(card))) cardsLoaded++
+  return { terminals: terminalsLoaded, cards: cardsLoaded }
+}
+
+async function unlessLoaded (creating: Promise<unknown>): Promise<boolean> {
+  try {
+    await creating
+    return true
+  } catch (error) {
+    if (error instanceof DomainError && error.code === ErrorCode.CONFLICT) return false
+    throw error
+  }
 }

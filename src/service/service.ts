@@ -60,6 +60,8 @@ export class Service {
     this.queueDepthMax = o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX
     this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: this.queueDepthMax })
     this.registry = new TerminalRegistry(terminals)
+    // Several processes on one ledger: what another one registered or changed reaches this one.
+    o.engine.watchTerminals?.(record => this.registry.committed(record))
   }
 
   static async create (o: ServiceOptions): Promise<Service> {

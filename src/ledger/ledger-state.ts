@@ -1,0 +1,49 @@
+// What the state machine (tap-machine.ts, writer-ops.ts) may ask of storage: small synchronous
+// reads and writes keyed by card, terminal, tap or reference, inside one open transaction.
+//
+// Two implementations: the SQLite writer's LedgerStore (store.ts), which runs each statement on
+// its own connection as it is asked, and the PostgreSQL engine's PreloadedState
+// (preloaded-state.ts), which reads every row a batch can touch in a few round trips before the
+// state machine runs and writes what it collected afterwards. So the rules of the ledger are one
+// code, whatever holds the rows.
+import type { AccountKind } from '../rules/types.js'
+import type { TerminalRecord } from './engine.js'
+import type { AccountClass, TransferKind } from './postings.js'
+import type { CardWithAccounts, JournalTap, MoneyLeg, NewCard, RecordedTap } from './store.js'
+
+export interface CreditRecord { reference: string, card_no: string, account: string, amount: number }
+
+export interface LedgerState {
+  readonly postings: { accountId: (code: string, kind: AccountClass) => number }
+
+  // Terminals
+  terminal: (terminalId: string) => TerminalRecord | undefined
+  insertTerminal: (record: TerminalRecord) => void
+  setTerminalStatus: (terminalId: string, status: 'active' | 'disabled') => boolean
+
+  // Cards and money
+  card: (cardNo: string) => CardWithAccounts | undefined
+  cardExists: (cardNo: string) => boolean
+  insertCard: (card: NewCard, nowIso: string) => void
+  rememberNewCard: (cardNo: string) => void
+  setCardStatus: (cardNo: string, status: 'active' | 'lost' | 'frozen') => boolean
+  moveCardMoney: (cardNo: string, account: AccountKind, amountFen: number) => number
+  addToBalance: (accountId: number, amountFen: number) => void
+  postTransfer: (kind: TransferKind, ref: string, legs: MoneyLeg[], nowIso: string) => number
+
+  // Taps
+  tap: (terminalId: string, tapId: string) => RecordedTap | undefined
+  insertTap: (tap: JournalTap) => void
+  markReversed: (tapRowId: number, reversalTransferId: number) => void
+  postingsOfTransfer: (transferId: number) => Array<{ accountId: number, amount: number }>
+
+  // Credits
+  credit: (reference: string) => CreditRecord | undefined
+  insertCredit: (reference: string, cardNo: string, account: string, amount: number, transferId: number) => void
+
+  // Per-card rule state and QR nonces
+  stateValue: (cardNo: string, key: string, nowMs: number) => unknown
+  writeState: (cardNo: string, key: string, value: unknown, expiresAtMs: number | null) => void
+  nonceUsed: (nonce: string) => boolean
+  rememberNonce: (nonce: string, expiresAtMs: number) => void
+}

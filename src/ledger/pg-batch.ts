@@ -1,0 +1,274 @@
+// The SQL of one PostgreSQL ledger transaction: the reads that preload a PreloadedState (taking
+// the locks that make concurrent service processes safe) and the multi-row writes that flush what
+// the state machine collected. Every statement is sent without waiting for the one before (pg's
+// pipeline mode), so a tap batch costs two round trips and a commit, whatever its size.
+//
+// Locks, always in this order, so two transactions never wait on each other in a circle:
+//   1. an advisory lock per (terminal, tapId), in hash order: one tapId sent to two processes at
+//      once is decided by one; the other waits, then finds it recorded and replays its answer;
+//   2. the cards' rows, FOR UPDATE in card-number order: no lost update, no overdraft;
+//   3. hot accounts' balance shards, last, in account-id order, each lane on its own shard.
+// A deadlock the server still detects (40P01) rolls back, and the batch runs again.
+import type pg from 'pg'
+import { NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
+import type { TapJob } from './engine.js'
+import type { CreditRecord } from './ledger-state.js'
+import { LedgerInvariantError, type AccountClass } from './postings.js'
+import { PreloadedState, stateKey, tapKey, type CollectedWrites, type Preloaded } from './preloaded-state.js'
+import { toCard, toTerminal, type CardRow, type CardWithAccounts, type RecordedTap } from './store.js'
+
+/** What to read (and lock) for one transaction. */
+export interface PreloadSpec {
+  /** Taps to serialize on (advisory locks) and look up. */
+  tapKeys?: Array<[string, string]>
+  /** A recorded tap whose row is locked (reversals). */
+  lockTap?: [string, string]
+  terminals?: string[]
+  lockTerminals?: boolean
+  /** Cards to read, locked FOR UPDATE. */
+  cards?: string[]
+  /** Rule state of these cards, not expired at nowMs. */
+  stateOf?: { cards: string[], nowMs: number }
+  nonces?: string[]
+  /** Accounts to read by code (they must exist: see ensureAccounts). */
+  accountCodes?: string[]
+  accountIds?: number[]
+  /** Card accounts created inside this transaction (a new card's). */
+  newCardAccountCodes?: string[]
+  credits?: string[]
+  transferIds?: number
+}
+
+const CARD_SELECT = `SELECT c.card_no, c.issuer, c.status, c.expires_on, c.birth_date, c.categories, c.bank_account_id, c.medical_account_id,
+  b.balance AS bank, m.balance AS medical FROM cards c
+  JOIN accounts b ON b.id = c.bank_account_id JOIN accounts m ON m.id = c.medical_account_id`
+const TAP_COLUMNS = `t.id, t.terminal_id, t.tap_id, t.body_hash AS "bodyHash", t.card_no AS "cardNo", t.scenario, t.decision, t.reason, t.amount,
+  t.response, t.transfer_id AS "transferId", t.reversal_transfer_id AS "reversalTransferId", t.bank_fen AS "bankFen",
+  t.medical_fen AS "medicalFen", t.operator_account_id AS "operatorAccountId"`
+
+type TapRow = RecordedTap & { terminal_id: string, tap_id: string }
+
+/** Sends the spec's reads (after BEGIN, already sent) at once; builds the state. */
+export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promise<PreloadedState> {
+  const q = <T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> => client.query<T>(sql, values)
+  const none = Promise.resolve({ rows: [] as any[] })
+
+  const tapKeys = spec.tapKeys ?? []
+  const advisory = tapKeys.length === 0
+    ? none
+    : q(`SELECT count(pg_advisory_xact_lock(h)) FROM
+        (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS keys`, [tapKeys.map(([t, id]) => `${t}\u001f${id}`)])
+  const lockedTap = spec.lockTap === undefined
+    ? none
+    : q<TapRow>(`SELECT ${TAP_COLUMNS} FROM taps t WHERE t.terminal_id = $1 AND t.tap_id = $2 FOR UPDATE`, spec.lockTap)
+  const terminals = (spec.terminals ?? []).length === 0
+    ? none
+    : q(`SELECT * FROM terminals WHERE terminal_id = ANY($1) ORDER BY terminal_id${spec.lockTerminals === true ? ' FOR UPDATE' : ''}`, [spec.terminals])
+  const cards = (spec.cards ?? []).length === 0
+    ? none
+    : q<CardRow>(`${CARD_SELECT} WHERE c.card_no = ANY($1) ORDER BY c.card_no FOR UPDATE OF c`, [spec.cards])
+  const taps = tapKeys.length === 0
+    ? none
+    : q<TapRow>(`SELECT ${TAP_COLUMNS} FROM taps t JOIN unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id)
+        ON t.terminal_id = k.terminal_id AND t.tap_id = k.tap_id`, [tapKeys.map(k => k[0]), tapKeys.map(k => k[1])])
+  const state = spec.stateOf === undefined || spec.stateOf.cards.length === 0
+    ? none
+    : q<{ card_no: string, key: string, value: string, expires_at_ms: number | null }>(
+      'SELECT card_no, key, value, expires_at_ms FROM card_state WHERE card_no = ANY($1) AND (expires_at_ms IS NULL OR expires_at_ms > $2)',
+      [spec.stateOf.cards, spec.stateOf.nowMs])
+  const nonces = (spec.nonces ?? []).length === 0 ? none : q<{ nonce: string }>('SELECT nonce FROM qr_nonces WHERE nonce = ANY($1)', [spec.nonces])
+  const newAccounts = (spec.newCardAccountCodes ?? []).length === 0
+    ? none
+    : q<{ id: number, code: string, kind: AccountClass }>(`INSERT INTO accounts (code, kind) SELECT c, 'card' FROM unnest($1::text[]) AS c
+        ON CONFLICT (code) DO NOTHING RETURNING id, code, kind`, [spec.newCardAccountCodes])
+  const accountCodes = [...(spec.accountCodes ?? []), ...(spec.newCardAccountCodes ?? [])]
+  const accounts = accountCodes.length === 0 && (spec.accountIds ?? []).length === 0
+    ? none
+    : q<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE code = ANY($1) OR id = ANY($2)', [accountCodes, spec.accountIds ?? []])
+  const credits = (spec.credits ?? []).length === 0
+    ? none
+    : q<CreditRecord>('SELECT reference, card_no, account, amount FROM credits WHERE reference = ANY($1)', [spec.credits])
+  const transferIds = (spec.transferIds ?? 0) === 0
+    ? none
+    : q<{ id: number }>("SELECT nextval(pg_get_serial_sequence('transfers', 'id')) AS id FROM generate_series(1, $1)", [spec.transferIds])
+
+  const [, lockedTapRows, terminalRows, cardRows, tapRows, stateRows, nonceRows, , accountRows, creditRows, transferRows] =
+    await allInOrder([advisory, lockedTap, terminals, cards, taps, state, nonces, newAccounts, accounts, credits, transferIds])
+
+  const loaded: Preloaded = {
+    terminals: new Map((terminalRows.rows as Array<Record<string, string>>).map(row => [String(row.terminal_id), toTerminal(row)])),
+    cards: new Map((cardRows.rows as CardRow[]).map(row => [row.card_no, toCard(row)] as [string, CardWithAccounts])),
+    taps: new Map([...lockedTapRows.rows as TapRow[], ...tapRows.rows as TapRow[]].map(({ terminal_id: terminalId, tap_id: tapId, ...tap }) => [tapKey(terminalId, tapId), tap])),
+    state: new Map((stateRows.rows as Array<{ card_no: string, key: string, value: string, expires_at_ms: number | null }>)
+      .map(row => [stateKey(row.card_no, row.key), { value: row.value, expiresAtMs: row.expires_at_ms }])),
+    nonces: new Set((nonceRows.rows as Array<{ nonce: string }>).map(row => row.nonce)),
+    accounts: new Map((accountRows.rows as Array<{ id: number, code: string, kind: AccountClass }>).map(row => [row.code, { id: row.id, kind: row.kind }])),
+    credits: new Map((creditRows.rows as CreditRecord[]).map(row => [row.reference, row])),
+    transferIds: (transferRows.rows as Array<{ id: number }>).map(row => row.id)
+  }
+  return new PreloadedState(loaded)
+}
+
+/** The preload of a tap batch: every key its jobs can touch. */
+export function tapBatchSpec (jobs: TapJob[], operatorCodes: string[], nowMs: number): PreloadSpec {
+  const cardNos = new Set<string>()
+  const nonces: string[] = []
+  for (const job of jobs) {
+    const card = job.tap.card
+    if (card.type === 'physical') cardNos.add(card.cardNo)
+    else if (job.qr?.ok === true) {
+      cardNos.add(job.qr.cardNo)
+      nonces.push(job.qr.nonce)
+    }
+  }
+  const cards = [...cardNos]
+  return {
+    tapKeys: jobs.map(job => [job.terminal.terminalId, job.tap.tapId]),
+    terminals: [...new Set(jobs.map(job => job.terminal.terminalId))],
+    cards,
+    stateOf: { cards, nowMs },
+    nonces,
+    accountCodes: operatorCodes
+  }
+}
+
+/** Accounts that must exist before a transaction names them (operator receivables, clearing),
+ *  created outside it: an account at zero with no postings is harmless, and a transaction that
+ *  inserted one would hold its key until commit against every other process. */
+export async function ensureAccounts (client: pg.ClientBase, accounts: Array<{ code: string, kind: AccountClass }>): Promise<Map<string, number>> {
+  if (accounts.length === 0) return new Map()
+  await client.query(`INSERT INTO accounts (code, kind) SELECT * FROM unnest($1::text[], $2::text[])
+    ON CONFLICT (code) DO NOTHING`, [accounts.map(a => a.code), accounts.map(a => a.kind)])
+  const rows = await client.query<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE code = ANY($1)', [accounts.map(a => a.code)])
+  for (const wanted of accounts) {
+    const row = rows.rows.find(r => r.code === wanted.code)
+    if (row === undefined) throw new LedgerInvariantError(`account ${wanted.code} could not be created`)
+    if (row.kind !== wanted.kind) throw new LedgerInvariantError(`account ${wanted.code} is a ${row.kind} account, not ${wanted.kind}`)
+  }
+  return new Map(rows.rows.map(r => [r.code, r.id]))
+}
+
+/** Sends every write of the transaction, then COMMIT, at once; checks what came back. */
+export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWrites, o: { shard: number, purgeBeforeMs?: number, notifyTerminals?: string[] }): Promise<void> {
+  const sent: Array<Promise<unknown>> = []
+  const q = (sql: string, values?: unknown[]): Promise<pg.QueryResult<any>> => {
+    const promise = client.query(sql, values)
+    sent.push(promise)
+    return promise
+  }
+
+  for (const t of writes.newTerminals) {
+    q(`INSERT INTO terminals (terminal_id, city, scenario, operator, location, secret, status, created_at, card_authentication)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [t.terminalId, t.city, t.scenario, t.operator, JSON.stringify(t.location), t.secret, t.status, t.createdAt, t.cardAuthentication ?? null])
+  }
+  for (const [terminalId, status] of writes.terminalStatus) q('UPDATE terminals SET status = $1 WHERE terminal_id = $2', [status, terminalId])
+  for (const { card, bankAccountId, medicalAccountId, createdAt } of writes.newCards) {
+    q(`INSERT INTO cards (card_no, issuer, status, expires_on, birth_date, categories, bank_account_id, medical_account_id, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [card.cardNo, card.issuer, card.status, card.expiresOn, card.birthDate, JSON.stringify(card.categories), bankAccountId, medicalAccountId, createdAt])
+  }
+  for (const [cardNo, status] of writes.cardStatus) q('UPDATE cards SET status = $1 WHERE card_no = $2', [status, cardNo])
+  for (const transfer of writes.transfers) {
+    q('INSERT INTO transfers (id, kind, ref, created_at) VALUES ($1, $2, $3, $4)', [transfer.id, transfer.kind, transfer.ref, transfer.createdAt])
+    q('INSERT INTO postings (transfer_id, account_id, amount) SELECT $1, * FROM unnest($2::bigint[], $3::bigint[])',
+      [transfer.id, transfer.legs.map(l => l.accountId), transfer.legs.map(l => l.amount)])
+  }
+  for (const c of writes.credits) {
+    q('INSERT INTO credits (reference, card_no, account, amount, transfer_id) VALUES ($1, $2, $3, $4, $5)', [c.reference, c.cardNo, c.account, c.amount, c.transferId])
+  }
+  for (const r of writes.reversals) q('UPDATE taps SET reversal_transfer_id = $1 WHERE id = $2', [r.transferId, r.tapRowId])
+  if (writes.taps.length > 0) insertTaps(q, writes)
+  writeState(q, writes)
+  if (writes.nonces.length > 0) {
+    q('INSERT INTO qr_nonces (nonce, expires_at_ms) SELECT * FROM unnest($1::text[], $2::bigint[])',
+      [writes.nonces.map(n => n.nonce), writes.nonces.map(n => n.expiresAtMs)])
+  }
+  writeBalances(q, writes, o.shard)
+  if (o.purgeBeforeMs !== undefined) {
+    // SKIP LOCKED: two processes purging at once take different rows instead of waiting.
+    q(`DELETE FROM qr_nonces WHERE nonce IN (SELECT nonce FROM qr_nonces WHERE expires_at_ms < $1
+      ORDER BY expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED)`, [o.purgeBeforeMs, NONCE_PURGE_PER_BATCH_MAX])
+    q(`DELETE FROM card_state WHERE (card_no, key) IN (SELECT card_no, key FROM card_state
+      WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [o.purgeBeforeMs, STATE_PURGE_PER_BATCH_MAX])
+  }
+  for (const terminalId of o.notifyTerminals ?? []) q("SELECT pg_notify('ykt_terminals', $1)", [terminalId])
+  q('COMMIT')
+  // After a failed statement the server refuses the rest (25P02) and turns COMMIT into ROLLBACK:
+  // the first failure is the cause, and nothing was committed.
+  await allInOrder(sent)
+}
+
+/** Every result, or the first failure in the order sent (later ones are its consequence). */
+async function allInOrder<T extends readonly unknown[]> (promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises)
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+  return settled.map(s => (s as PromiseFulfilledResult<unknown>).value) as any
+}
+
+function insertTaps (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites): void {
+  const taps = writes.taps
+  const column = <K extends keyof typeof taps[number]>(key: K): Array<typeof taps[number][K]> => taps.map(t => t[key])
+  // One statement for the batch; unnest keeps the batch's order, so ids rise in decision order.
+  q(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at,
+      response, bank_fen, medical_fen, operator_account_id)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+      $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[])`,
+  [column('terminalId'), column('tapId'), column('bodyHash'), column('cardNo'), column('scenario'), column('city'), column('decision'),
+    column('reason'), column('amount'), column('account'), column('at'), column('recordedAt'), column('response'), column('bankFen'),
+    column('medicalFen'), column('operatorAccountId')])
+}
+
+function writeState (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites): void {
+  const upserts = [...writes.state.values()].filter(w => w.value !== null)
+  const deletes = [...writes.state.values()].filter(w => w.value === null)
+  if (upserts.length > 0) {
+    q(`INSERT INTO card_state (card_no, key, value, expires_at_ms) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+      ON CONFLICT (card_no, key) DO UPDATE SET value = excluded.value, expires_at_ms = excluded.expires_at_ms`,
+    [upserts.map(w => w.cardNo), upserts.map(w => w.key), upserts.map(w => w.value), upserts.map(w => w.expiresAtMs)])
+  }
+  if (deletes.length > 0) {
+    q(`DELETE FROM card_state s USING unnest($1::text[], $2::text[]) AS d(card_no, key)
+      WHERE s.card_no = d.card_no AND s.key = d.key`, [deletes.map(w => w.cardNo), deletes.map(w => w.key)])
+  }
+}
+
+/** Card accounts on their rows (locked with the card), the others on this lane's shard.
+ *
+ *  The card accounts' UPDATE asserts, inside the database and before COMMIT, that each balance
+ *  after the delta is the one the state machine computed and told the terminal: a mismatch sets
+ *  NULL, which the NOT NULL column refuses (23502), and the whole transaction rolls back. It
+ *  cannot happen while every change to a card's accounts holds the card's row lock. */
+function writeBalances (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites, shard: number): void {
+  const card: Array<[number, number, number]> = []
+  const hot: Array<[number, number]> = []
+  for (const [accountId, delta] of [...writes.deltas].sort((a, b) => a[0] - b[0])) {
+    if (delta === 0) continue
+    const kind = writes.accountKinds.get(accountId)
+    if (kind === undefined) throw new LedgerInvariantError(`account ${accountId} has no known kind`)
+    if (kind !== 'card') {
+      hot.push([accountId, delta])
+      continue
+    }
+    const expected = writes.expectedCardBalances.get(accountId)
+    if (expected === undefined) throw new LedgerInvariantError(`card account ${accountId} moved without a computed balance`)
+    card.push([accountId, delta, expected])
+  }
+  if (hot.length > 0) {
+    q(`INSERT INTO account_shards (account_id, shard, balance) SELECT id, $3, delta FROM unnest($1::bigint[], $2::bigint[]) AS d(id, delta)
+      ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance`,
+    [hot.map(h => h[0]), hot.map(h => h[1]), shard])
+  }
+  if (card.length > 0) {
+    q(`UPDATE accounts a SET balance = CASE WHEN a.balance + d.delta = d.expected THEN d.expected ELSE NULL END
+      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, delta, expected) WHERE a.id = d.id AND a.kind = 'card'`,
+    [card.map(c => c[0]), card.map(c => c[1]), card.map(c => c[2])])
+  }
+}
+
+/** 23502 on accounts.balance: the in-database balance assertion above refused the transaction. */
+export function isBalanceAssertion (error: unknown): boolean {
+  const e = error as { code?: unknown, column?: unknown, table?: unknown }
+  return e.code === '23502' && e.table === 'accounts'
+}

@@ -1,0 +1,460 @@
+// The PostgreSQL engine: several stateless service processes on one ledger. The same state machine
+// as the SQLite engine (tap-machine.ts, writer-ops.ts) runs here on the event loop, against a
+// PreloadedState read by key for each transaction (pg-batch.ts), so both engines give the same
+// answers by construction.
+//
+// Group commit per process: taps that arrive while a batch is in flight wait and go together in the
+// next one, up to TAP_BATCH_SIZE_MAX, on one of PG_TAP_CONNECTIONS lanes. A batch is one
+// transaction: two round trips and a commit. A serialization failure, deadlock or unique-key race
+// runs it again (PG_RETRIES_MAX); a database that is away fails it with 503 and the lane
+// reconnects by itself (after a failover, to whichever host now takes writes). An answer is sent
+// only after COMMIT returned: with synchronous replication, after the standby has it too.
+import { randomInt } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type pg from 'pg'
+import {
+  ACCOUNT_ID_CACHE_ENTRIES_MAX, PG_BALANCE_SHARDS, PG_POOL_CONNECTIONS_MAX, PG_RECONNECT_DELAY_MS_MAX, PG_RECONNECT_DELAY_MS_MIN,
+  PG_REPORT_STATEMENT_MS_MAX, PG_RETRIES_MAX, PG_TAP_CONNECTIONS, READER_QUEUE_DEPTH_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX
+} from '../constants.js'
+import { DomainError, ErrorCode, overloaded } from '../errors.js'
+import type { Catalogue } from '../rules/catalogue.js'
+import type { AccountKind, CityCode } from '../rules/types.js'
+import { checkReport, LEDGER_CHECK_SQL, type LedgerCheckReport } from './check.js'
+import type {
+  BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer, TapJob, TapResult, TerminalRecord
+} from './engine.js'
+import { connectReadWrite, describePgError, isConnectionLoss, isRetryable, parseDatabaseUrl, type PgTarget } from './pg-connection.js'
+import { ensureAccounts, flushAndCommit, isBalanceAssertion, preload, tapBatchSpec, type PreloadSpec } from './pg-batch.js'
+import { migratePg } from './pg-schema.js'
+import { accountCode, LedgerInvariantError, type AccountClass } from './postings.js'
+import type { PreloadedState } from './preloaded-state.js'
+import { settlementRows, settlementSql, settlementWindow, type SettlementRow } from './settlement.js'
+import { toTerminal } from './store.js'
+import { TapMachine } from './tap-machine.js'
+import { WriterOps } from './writer-ops.js'
+
+export interface PgEngineOptions {
+  databaseUrl: string
+  catalogue: Catalogue
+  serialize: (answer: TapAnswer) => string
+  onBatch?: (stats: BatchStats) => void
+  /** Logs what the engine does on its own (reconnects); never a card number. */
+  onEvent?: (message: string) => void
+}
+
+/** One connection, opened when first needed and again after it was lost. */
+class Lane {
+  client: pg.Client | undefined
+  busy = false
+  private connecting: Promise<pg.Client> | undefined
+  constructor (private readonly open: () => Promise<pg.Client>) {}
+
+  async connected (): Promise<pg.Client> {
+    if (this.client !== undefined) return this.client
+    this.connecting ??= this.open().then(client => {
+      client.on('error', () => { if (this.client === client) this.client = undefined })
+      this.client = client
+      return client
+    }).finally(() => { this.connecting = undefined })
+    return await this.connecting
+  }
+
+  drop (): void {
+    const client = this.client
+    this.client = undefined
+    void client?.end().catch(() => {})
+  }
+}
+
+interface PendingTaps { jobs: TapJob[], resolve: (results: TapResult[]) => void }
+
+export class PgEngine implements LedgerEngine {
+  readonly kind = 'postgres' as const
+  private readonly o: PgEngineOptions
+  private readonly target: PgTarget
+  private readonly tapLanes: Lane[]
+  private readonly opLanes: Lane[]
+  private readonly opWaiting: Array<() => void> = []
+  private readonly pending: PendingTaps[] = []
+  private readonly accountIds = new Map<string, number>()
+  /** Each tap lane writes its own shard of the hot accounts (pg-schema.ts). */
+  private readonly shardBase = randomInt(PG_BALANCE_SHARDS)
+  private listener: pg.Client | undefined
+  private readonly terminalWatchers: Array<(record: TerminalRecord) => void> = []
+  private lastFailure: string | undefined
+  private closed = false
+  /** Batches run again after a retryable failure (serialization, deadlock, unique race). */
+  retries = 0
+
+  private constructor (o: PgEngineOptions, target: PgTarget) {
+    this.o = o
+    this.target = target
+    this.tapLanes = Array.from({ length: PG_TAP_CONNECTIONS }, (_, i) => new Lane(async () => await connectReadWrite(target, { pipeline: true, applicationName: `yikatong-taps-${i}` })))
+    this.opLanes = Array.from({ length: PG_POOL_CONNECTIONS_MAX }, () => new Lane(async () => await connectReadWrite(target, { pipeline: true, applicationName: 'yikatong-admin' })))
+  }
+
+  /** Connects, migrates the schema (under an advisory lock: processes may start together), and
+   *  listens for terminal changes made by other processes. */
+  static async open (o: PgEngineOptions): Promise<PgEngine> {
+    const engine = new PgEngine(o, parseDatabaseUrl(o.databaseUrl))
+    await engine.withOpClient(async client => {
+      await migratePg(client)
+      // The clearing accounts of every city: credits and settlement name them.
+      await engine.knownAccounts(client, [...o.catalogue.cities.keys()].map(city => ({ code: accountCode.clearing(city), kind: 'clearing' as const })))
+    })
+    await engine.listen()
+    return engine
+  }
+
+  // Taps
+
+  decideTaps (jobs: TapJob[]): Promise<TapResult[]> {
+    if (this.closed) return Promise.resolve(jobs.map(() => failed(ErrorCode.OVERLOADED, 'the ledger is closing')))
+    return new Promise(resolve => {
+      this.pending.push({ jobs, resolve })
+      this.pump()
+    })
+  }
+
+  /** Starts a batch on every free lane while taps wait: whole calls, up to TAP_BATCH_SIZE_MAX. */
+  private pump (): void {
+    for (const [laneIndex, lane] of this.tapLanes.entries()) {
+      if (lane.busy || this.pending.length === 0) continue
+      const taken: PendingTaps[] = []
+      let size = 0
+      while (this.pending.length > 0 && (taken.length === 0 || size + this.pending[0]!.jobs.length <= TAP_BATCH_SIZE_MAX)) {
+        const next = this.pending.shift()!
+        taken.push(next)
+        size += next.jobs.length
+      }
+      lane.busy = true
+      void this.runTapBatch(lane, laneIndex, taken.flatMap(p => p.jobs)).then(results => {
+        let offset = 0
+        for (const p of taken) {
+          p.resolve(results.slice(offset, offset + p.jobs.length))
+          offset += p.jobs.length
+        }
+      }).finally(() => {
+        lane.busy = false
+        this.pump()
+      })
+    }
+  }
+
+  private async runTapBatch (lane: Lane, laneIndex: number, jobs: TapJob[]): Promise<TapResult[]> {
+    const started = performance.now()
+    const shard = (this.shardBase + laneIndex) % PG_BALANCE_SHARDS
+    try {
+      const results = await this.inTransaction(lane, async client => {
+        const nowMs = Math.max(...jobs.map(job => job.nowMs))
+        const operatorCodes = [...new Set(jobs.map(job => accountCode.operator(job.terminal.operator, job.terminal.city)))]
+        await this.knownAccounts(client, operatorCodes.map(code => ({ code, kind: 'operator' as const })), { outsideTransaction: true })
+        client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
+        const state = await preload(client, tapBatchSpec(jobs, operatorCodes, nowMs))
+        const machine = new TapMachine({ store: state, catalogue: this.o.catalogue, serialize: this.o.serialize })
+        const results = jobs.map(job => this.decideOne(machine, state, job))
+        return { results, state, flush: { shard, purgeBeforeMs: nowMs } }
+      })
+      this.o.onBatch?.({ size: jobs.length, commitMs: performance.now() - started })
+      return results
+    } catch (error) {
+      const failure = storageFailure(error)
+      return jobs.map(() => ({ ok: false, error: failure }))
+    }
+  }
+
+  /** The job's terminal as the transaction sees it (status included: another process may have
+   *  disabled it); then the same state machine as the SQLite writer. */
+  private decideOne (machine: TapMachine, state: PreloadedState, job: TapJob): TapResult {
+    const record = state.terminal(job.terminal.terminalId)
+    if (record === undefined) return failed(ErrorCode.FORBIDDEN, `terminal ${job.terminal.terminalId} is not registered`)
+    const { secret: _secret, ...terminal } = record
+    try {
+      return { ok: true, outcome: machine.process({ ...job, terminal }) }
+    } catch (error) {
+      if (error instanceof DomainError) return { ok: false, error: { code: error.code, message: error.message } }
+      throw error
+    }
+  }
+
+  // Cards, credits, reversals, terminals: one transaction each, on the admin lanes
+
+  async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): Promise<CardView> {
+    const openings = Object.entries(input.accounts ?? {}).filter(([, amount]) => amount !== undefined && amount > 0)
+    return await this.operation({
+      cards: [input.cardNo],
+      newCardAccountCodes: [accountCode.card(input.cardNo, 'bank'), accountCode.card(input.cardNo, 'medical')],
+      accountCodes: this.clearingCodes(),
+      credits: openings.map(([account]) => `opening:${input.cardNo}:${account}`),
+      transferIds: openings.length
+    }, ops => ops.createCard(input, nowMs))
+  }
+
+  async card (cardNo: string): Promise<CardView | undefined> {
+    return await this.operation({ cards: [cardNo] }, ops => ops.findCard(cardNo))
+  }
+
+  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView> {
+    return await this.operation({ cards: [cardNo] }, ops => ops.setCardStatus(cardNo, status))
+  }
+
+  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): Promise<CardView> {
+    return await this.operation({ cards: [cardNo], credits: [reference], accountCodes: this.clearingCodes(), transferIds: 1 },
+      ops => ops.credit(cardNo, account, amount, reference, nowMs))
+  }
+
+  async reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult> {
+    // The tap's row is locked first, then its card: a second reversal waits and finds it done.
+    const found = await this.withOpClient(async client => await client.query<{ card_no: string | null, operator_account_id: number | null }>(
+      'SELECT card_no, operator_account_id FROM taps WHERE terminal_id = $1 AND tap_id = $2', [terminalId, tapId]))
+    const row = found.rows[0]
+    return await this.operation({
+      lockTap: [terminalId, tapId],
+      cards: row?.card_no === null || row === undefined ? [] : [row.card_no],
+      accountIds: row?.operator_account_id === null || row === undefined ? [] : [row.operator_account_id],
+      transferIds: 1
+    }, ops => ops.reverseTap(terminalId, tapId, nowMs))
+  }
+
+  async registerTerminal (record: TerminalRecord): Promise<TerminalRecord> {
+    await this.withOpClient(async client => {
+      await this.knownAccounts(client, [{ code: accountCode.operator(record.operator, record.city), kind: 'operator' }], { outsideTransaction: true })
+    })
+    return await this.operation({ terminals: [record.terminalId], lockTerminals: true }, ops => ops.registerTerminal(record), [record.terminalId])
+  }
+
+  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord> {
+    return await this.operation({ terminals: [terminalId], lockTerminals: true }, ops => ops.setTerminalStatus(terminalId, status), [terminalId])
+  }
+
+  async terminals (): Promise<TerminalRecord[]> {
+    const rows = await this.withOpClient(async client => await client.query('SELECT * FROM terminals ORDER BY terminal_id'))
+    return (rows.rows as Array<Record<string, string>>).map(toTerminal)
+  }
+
+  async counts (): Promise<{ cards: number, terminals: number }> {
+    const rows = await this.withOpClient(async client => await client.query<{ cards: number, terminals: number }>(
+      'SELECT (SELECT COUNT(*) FROM cards) AS cards, (SELECT COUNT(*) FROM terminals) AS terminals'))
+    return { cards: Number(rows.rows[0]!.cards), terminals: Number(rows.rows[0]!.terminals) }
+  }
+
+  /** Every process learns at once (NOTIFY at commit) of terminals another one registered or
+   *  changed; a lost listener reconnects and re-reads them all. */
+  watchTerminals (onChange: (record: TerminalRecord) => void): void {
+    this.terminalWatchers.push(onChange)
+  }
+
+  async health (): Promise<EngineHealth> {
+    try {
+      await this.withOpClient(async client => await client.query(
+        "INSERT INTO meta (key, value) VALUES ('health_probe', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [new Date().toISOString()]))
+      this.lastFailure = undefined
+      return { writable: true, detail: 'ledger committed a write' }
+    } catch (error) {
+      return { writable: false, detail: `PostgreSQL: ${describePgError(error)}` }
+    }
+  }
+
+  get up (): boolean { return !this.closed && this.lastFailure === undefined }
+
+  // Reports: one snapshot each (REPEATABLE READ), on an admin lane
+
+  async tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined> {
+    return await this.withOpClient(async client => {
+      const exists = await client.query('SELECT 1 FROM cards WHERE card_no = $1', [cardNo])
+      if (exists.rows.length === 0) return undefined
+      const rows = await client.query<StoredTap>(`SELECT terminal_id AS "terminalId", tap_id AS "tapId", card_no AS "cardNo", scenario, city,
+        decision, reason, amount, account, at, recorded_at AS "recordedAt", reversal_transfer_id IS NOT NULL AS reversed
+        FROM taps WHERE card_no = $1 ORDER BY id LIMIT $2`, [cardNo, Math.min(limit, TAPS_LISTED_MAX)])
+      return rows.rows
+    })
+  }
+
+  async check (): Promise<LedgerCheckReport> {
+    return await this.inSnapshot(async client => {
+      const results: unknown[][] = []
+      for (const sql of LEDGER_CHECK_SQL) results.push((await client.query(sql)).rows)
+      return checkReport(results)
+    })
+  }
+
+  async settlement (fromDate: string, toDate: string): Promise<SettlementRow[]> {
+    const rows = await this.inSnapshot(async client => (await client.query(settlementSql('$1', '$2'), settlementWindow(fromDate, toDate))).rows)
+    return settlementRows(rows, issuer => this.o.catalogue.cityByIssuer.get(issuer) ?? issuer)
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    while (this.tapLanes.some(lane => lane.busy) || this.pending.length > 0) await sleep(5)
+    for (const lane of [...this.tapLanes, ...this.opLanes]) await lane.client?.end().catch(() => {})
+    await this.listener?.end().catch(() => {})
+  }
+
+  // Transactions
+
+  /** BEGIN (sent by work) … preload … decide … flush + COMMIT, run again on a retryable failure.
+   *  Anything else rolls back and is thrown. */
+  private async inTransaction<T> (lane: Lane, work: (client: pg.Client) => Promise<{ results: T, state: PreloadedState, flush: Parameters<typeof flushAndCommit>[2] }>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.Client
+      try {
+        client = await lane.connected()
+      } catch (error) {
+        this.noteFailure(error)
+        throw error
+      }
+      try {
+        const { results, state, flush } = await work(client)
+        await flushAndCommit(client, state.writes(), flush)
+        this.lastFailure = undefined
+        return results
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        if (isConnectionLoss(error)) {
+          lane.drop()
+          this.noteFailure(error)
+          throw error
+        }
+        if (isRetryable(error) && attempt < PG_RETRIES_MAX) {
+          this.retries++
+          await sleep(randomInt(1, 5 * attempt))
+          continue
+        }
+        throw error
+      }
+    }
+  }
+
+  /** A non-tap operation: the WriterOps of the SQLite writer, against a PreloadedState. */
+  private async operation<T> (spec: PreloadSpec, run: (ops: WriterOps) => T, notifyTerminals: string[] = []): Promise<T> {
+    return await this.withOpLane(async lane => await this.inTransaction(lane, async client => {
+      client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
+      const state = await preload(client, spec)
+      const results = run(new WriterOps(state, this.o.catalogue))
+      return { results, state, flush: { shard: this.shardBase, notifyTerminals } }
+    }))
+  }
+
+  private async inSnapshot<T> (work: (client: pg.Client) => Promise<T>): Promise<T> {
+    return await this.withOpClient(async client => {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      try {
+        await client.query(`SET LOCAL statement_timeout = ${PG_REPORT_STATEMENT_MS_MAX}`)
+        return await work(client)
+      } finally {
+        await client.query('ROLLBACK').catch(() => {})
+      }
+    })
+  }
+
+  private async withOpClient<T> (work: (client: pg.Client) => Promise<T>): Promise<T> {
+    return await this.withOpLane(async lane => {
+      const client = await lane.connected()
+      try {
+        return await work(client)
+      } catch (error) {
+        if (isConnectionLoss(error)) lane.drop()
+        throw error
+      }
+    })
+  }
+
+  /** A free admin lane, or a bounded wait for one. */
+  private async withOpLane<T> (work: (lane: Lane) => Promise<T>): Promise<T> {
+    if (this.closed) throw overloaded('the ledger is closing')
+    let lane = this.opLanes.find(l => !l.busy)
+    while (lane === undefined) {
+      if (this.opWaiting.length >= READER_QUEUE_DEPTH_MAX) throw overloaded('too many ledger operations are waiting')
+      await new Promise<void>(resolve => this.opWaiting.push(resolve))
+      lane = this.opLanes.find(l => !l.busy)
+    }
+    lane.busy = true
+    try {
+      return await work(lane)
+    } catch (error) {
+      // Refusals (not found, conflict) keep their code; storage failing is a 503, never a 500.
+      if (error instanceof DomainError) throw error
+      const failure = storageFailure(error)
+      throw new DomainError(failure.code, failure.message)
+    } finally {
+      lane.busy = false
+      this.opWaiting.shift()?.()
+    }
+  }
+
+  private clearingCodes (): string[] {
+    return [...this.o.catalogue.cities.keys()].map(city => accountCode.clearing(city))
+  }
+
+  /** Makes sure the accounts exist (committed on their own, before any transaction names them). */
+  private async knownAccounts (client: pg.Client, accounts: Array<{ code: string, kind: AccountClass }>, _o: { outsideTransaction?: boolean } = {}): Promise<void> {
+    const missing = accounts.filter(a => !this.accountIds.has(a.code))
+    if (missing.length === 0) return
+    for (const [code, id] of await ensureAccounts(client, missing)) {
+      if (this.accountIds.size >= ACCOUNT_ID_CACHE_ENTRIES_MAX) this.accountIds.delete(this.accountIds.keys().next().value!)
+      this.accountIds.set(code, id)
+    }
+  }
+
+  private noteFailure (error: unknown): void {
+    const detail = describePgError(error)
+    if (this.lastFailure === undefined) this.o.onEvent?.(`PostgreSQL ledger unavailable: ${detail}; reconnecting`)
+    this.lastFailure = detail
+  }
+
+  // Terminal changes from other processes
+
+  private async listen (): Promise<void> {
+    let delayMs = PG_RECONNECT_DELAY_MS_MIN
+    const connect = async (): Promise<void> => {
+      while (!this.closed) {
+        try {
+          const client = await connectReadWrite(this.target, { applicationName: 'yikatong-listen', statementTimeoutMs: 0 })
+          client.on('notification', message => { if (message.payload !== undefined) void this.refreshTerminal(message.payload) })
+          client.on('error', () => {})
+          client.on('end', () => {
+            if (this.listener === client) this.listener = undefined
+            if (!this.closed) void connect()
+          })
+          await client.query('LISTEN ykt_terminals')
+          this.listener = client
+          // Whatever changed while no one listened.
+          for (const record of await this.terminals()) this.tellWatchers(record)
+          return
+        } catch {
+          await sleep(delayMs)
+          delayMs = Math.min(delayMs * 2, PG_RECONNECT_DELAY_MS_MAX)
+        }
+      }
+    }
+    await connect()
+  }
+
+  private async refreshTerminal (terminalId: string): Promise<void> {
+    try {
+      const rows = await this.withOpClient(async client => await client.query('SELECT * FROM terminals WHERE terminal_id = $1', [terminalId]))
+      const row = rows.rows[0] as Record<string, string> | undefined
+      if (row !== undefined) this.tellWatchers(toTerminal(row))
+    } catch {
+      // The listener's reconnect re-reads every terminal.
+    }
+  }
+
+  private tellWatchers (record: TerminalRecord): void {
+    for (const watcher of this.terminalWatchers) watcher(record)
+  }
+}
+
+function failed (code: ErrorCode, message: string): TapResult {
+  return { ok: false, error: { code, message } }
+}
+
+/** Storage failing is a 503 with "retry with the same tapId": never a wrong answer. */
+function storageFailure (error: unknown): { code: ErrorCode, message: string } {
+  if (error instanceof DomainError) return { code: error.code, message: error.message }
+  if (error instanceof LedgerInvariantError || isBalanceAssertion(error)) {
+    process.stderr.write(`ledger invariant refused a transaction: ${(error as Error).message}\n`)
+  }
+  return { code: ErrorCode.OVERLOADED, message: `the ledger could not commit (${describePgError(error)}): nothing was recorded, retry with the same tapId` }
+}
