@@ -64,9 +64,16 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
   const terminals = (spec.terminals ?? []).length === 0
     ? none
     : q(`SELECT * FROM terminals WHERE terminal_id = ANY($1) ORDER BY terminal_id${spec.lockTerminals === true ? ' FOR UPDATE' : ''}`, [spec.terminals])
+  // Lock first, read after, in two statements: a FOR UPDATE that waited for another process's
+  // commit re-reads the locked cards row but not the accounts joined to it, whose balances would
+  // be the old ones (READ COMMITTED's EvalPlanQual; the balance assertion in writeBalances caught
+  // it under two processes). The next statement takes a new snapshot, after the locks.
+  const cardLocks = (spec.cards ?? []).length === 0
+    ? none
+    : q('SELECT card_no FROM cards WHERE card_no = ANY($1) ORDER BY card_no FOR UPDATE', [spec.cards])
   const cards = (spec.cards ?? []).length === 0
     ? none
-    : q<CardRow>(`${CARD_SELECT} WHERE c.card_no = ANY($1) ORDER BY c.card_no FOR UPDATE OF c`, [spec.cards])
+    : q<CardRow>(`${CARD_SELECT} WHERE c.card_no = ANY($1)`, [spec.cards])
   const taps = tapKeys.length === 0
     ? none
     : q<TapRow>(`SELECT ${TAP_COLUMNS} FROM taps t JOIN unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id)
@@ -92,8 +99,8 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
     ? none
     : q<{ id: number }>("SELECT nextval(pg_get_serial_sequence('transfers', 'id')) AS id FROM generate_series(1, $1)", [spec.transferIds])
 
-  const [, lockedTapRows, terminalRows, cardRows, tapRows, stateRows, nonceRows, , accountRows, creditRows, transferRows] =
-    await allInOrder([advisory, lockedTap, terminals, cards, taps, state, nonces, newAccounts, accounts, credits, transferIds])
+  const [, lockedTapRows, terminalRows, , cardRows, tapRows, stateRows, nonceRows, , accountRows, creditRows, transferRows] =
+    await allInOrder([advisory, lockedTap, terminals, cardLocks, cards, taps, state, nonces, newAccounts, accounts, credits, transferIds])
 
   const loaded: Preloaded = {
     terminals: new Map((terminalRows.rows as Array<Record<string, string>>).map(row => [String(row.terminal_id), toTerminal(row)])),

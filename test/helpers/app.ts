@@ -8,11 +8,14 @@ import Database from 'better-sqlite3'
 import { buildApp, type App, type AppOptions } from '../../src/app.js'
 import { signedHeaders } from '../../src/auth/signature.js'
 import { demoSecret } from '../../src/service/demo-seed.js'
+import { createTestDatabase, testEngine } from './engine.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
 export interface TestApp extends App {
   dbPath: string
+  /** Set when the suite runs on PostgreSQL (test/helpers/engine.ts): this test's own database. */
+  databaseUrl?: string
   logLines: string[]
   admin: (method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) => Promise<{ statusCode: number, json: any, body: string }>
   tap: (terminalId: string, body: unknown, options?: { secret?: string, url?: string, nowMs?: number }) => Promise<{ statusCode: number, json: any, body: string }>
@@ -28,17 +31,20 @@ export function tempDbPath (t: Test): string {
 
 export async function buildTestApp (t: Test, options: Partial<AppOptions> = {}): Promise<TestApp> {
   const dbPath = options.dbPath ?? tempDbPath(t)
+  // One switch for the suite: YKT_TEST_ENGINE=postgres puts every app on a database of its own.
+  const databaseUrl = options.databaseUrl ?? (testEngine() === 'postgres' && options.faultInjection !== true ? await createTestDatabase(t) : undefined)
   const logLines: string[] = []
   const logStream = new Writable({
     write (chunk, _encoding, done) { logLines.push(...String(chunk).split('\n').filter(l => l !== '')); done() }
   })
-  const built = await buildApp({ dbPath, adminToken: ADMIN_TOKEN, seed: 'demo', logStream, ...options })
+  const built = await buildApp({ dbPath, adminToken: ADMIN_TOKEN, seed: 'demo', logStream, ...options, ...(databaseUrl === undefined ? {} : { databaseUrl }) })
   t.teardown(async () => { await built.app.close() })
   const parse = (r: { statusCode: number, body: string }): { statusCode: number, json: any, body: string } =>
     ({ statusCode: r.statusCode, body: r.body, json: safeJson(r.body) })
   return {
     ...built,
     dbPath,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     logLines,
     admin: async (method, url, body) => parse(await built.app.inject({
       method,
@@ -47,6 +53,7 @@ export async function buildTestApp (t: Test, options: Partial<AppOptions> = {}):
       payload: body === undefined ? undefined : JSON.stringify(body)
     })),
     readLedger: () => {
+      if (databaseUrl !== undefined) throw new Error('readLedger reads the SQLite file: mark the test sqliteOnly() (test/helpers/engine.ts)')
       const db = new Database(dbPath, { readonly: true, fileMustExist: true })
       t.teardown(() => db.close())
       return db

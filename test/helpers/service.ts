@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import tap, { type Test } from 'tap'
 import { killOnExit } from '../../terminals/lab/json-child.js'
+import { createTestDatabase, testEngine } from './engine.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const READY_MS_MAX = 20_000
@@ -14,6 +16,8 @@ export interface RunningService {
   url: string
   adminToken: string
   dbPath: string
+  /** Set when the service runs on PostgreSQL (the suite's switch, or given). */
+  databaseUrl?: string
   child: ChildProcess
   output: () => string
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -22,13 +26,16 @@ export interface RunningService {
   kill: () => Promise<void>
 }
 
-export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: string, env?: Record<string, string> } = {}): Promise<RunningService> {
+export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: string, databaseUrl?: string, env?: Record<string, string>, t?: Test } = {}): Promise<RunningService> {
   let ownDir: string | undefined
   const dbPath = opts.dbPath ?? join((ownDir = mkdtempSync(join(tmpdir(), 'yikatong-svc-'))), 'ledger.db')
+  // The suite's switch (test/helpers/engine.ts): on PostgreSQL, a database of this test's own; a
+  // restart passes the same databaseUrl, as it passes the same dbPath.
+  const databaseUrl = opts.databaseUrl ?? (testEngine() === 'postgres' ? await createTestDatabase(opts.t ?? tap) : undefined)
   const adminToken = 'svc-admin-token'
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...opts.env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   killOnExit(child) // never outlive the test process, even when it dies abruptly
@@ -50,6 +57,7 @@ export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: str
     url,
     adminToken,
     dbPath,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     child,
     output: () => out,
     stop: async () => {
