@@ -12,6 +12,7 @@ import { demoSecret } from '../src/service/demo-seed.js'
 import { localAt } from './helpers/app.js'
 import { postSigned } from './helpers/http-client.js'
 import { startService } from './helpers/service.js'
+import { sqliteOnly } from './helpers/engine.js'
 import { backupLedger, verifyLedgerFile } from '../bin/ledger-backup.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -20,7 +21,7 @@ const CARDS = ['JN0000001', 'QD0000001', 'ZZ0000001', 'JN0000003']
 const ISSUER: Record<string, string> = { J: '370100', Q: '370200', Z: '410100' }
 const TERMINALS = ['jinan-bus-01', 'qingdao-bus-01', 'zhengzhou-bus-01']
 
-t.test('backup while serving, then restore: every tap approved before the backup replays', async t => {
+t.test('backup while serving, then restore: every tap approved before the backup replays', sqliteOnly('SQLite\'s backup API; PostgreSQL uses base backups + WAL (docs/postgresql.md)'), async t => {
   const dir = mkdtempSync(join(tmpdir(), 'yikatong-backup-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const svc = await startService({ dbPath: join(dir, 'ledger.db') })
@@ -69,7 +70,7 @@ t.test('backup while serving, then restore: every tap approved before the backup
   t.equal(await restored.stop(), 0)
 })
 
-t.test('the tool refuses what it must, and a damaged copy is caught', async t => {
+t.test('the tool refuses what it must, and a damaged copy is caught', sqliteOnly('the SQLite backup tool'), async t => {
   const dir = mkdtempSync(join(tmpdir(), 'yikatong-backup-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   await t.rejects(backupLedger({ db: join(dir, 'nope.db'), out: join(dir, 'b.db') }), { code: 'BACKUP_NO_SOURCE' })

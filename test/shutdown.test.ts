@@ -4,13 +4,12 @@
 // The property: no tap is recorded in the ledger without its client having seen the answer, and
 // no request that reached the service is dropped unanswered.
 import t from 'tap'
-import Database from 'better-sqlite3'
 import { request } from 'node:http'
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { signedHeaders } from '../src/auth/signature.js'
 import { demoSecret } from '../src/service/demo-seed.js'
-import { checkLedger } from '../src/ledger/check.js'
+import { checkStoredLedger, queryStoredLedger } from './helpers/engine.js'
 import { startService } from './helpers/service.js'
 import { localAt } from './helpers/app.js'
 
@@ -41,8 +40,9 @@ function postOnce (baseUrl: string, terminal: string, body: unknown): Promise<Ou
 }
 
 t.test('SIGTERM with taps in flight: every tap that reached the service got its real answer, exit 0', async t => {
-  const svc = await startService({ seed: 'demo' })
+  const svc = await startService({ seed: 'demo', t })
   const dbPath = svc.dbPath
+  const stored = { dbPath, databaseUrl: svc.databaseUrl }
   const cards = ['JN0000001', 'JN0000007', 'JN0000008', 'JN0000003', 'QD0000001', 'ZZ0000001']
   const terminals = ['jinan-bus-01', 'qingdao-bus-01', 'zhengzhou-bus-01']
   const issuer: Record<string, string> = { J: '370100', Q: '370200', Z: '410100' }
@@ -82,13 +82,11 @@ t.test('SIGTERM with taps in flight: every tap that reached the service got its 
   for (const r of [...closing.filter(c => c.outcome.kind === 'answered' && c.outcome.status !== 503), ...dropped].slice(0, 5)) t.comment(`unexpected: ${JSON.stringify(r.outcome).slice(0, 300)}`)
   t.ok(closing.every(r => r.outcome.kind === 'answered' && r.outcome.status === 503 && JSON.parse(r.outcome.body).error.code !== undefined), 'other answers are 503 with the error body')
 
-  const db = new Database(dbPath, { readonly: true })
-  const recorded = new Set((db.prepare("SELECT terminal_id || '/' || tap_id AS k FROM taps WHERE tap_id LIKE 'sd-%'").pluck().all() as string[]))
+  const recorded = new Set((await queryStoredLedger(stored, "SELECT terminal_id || '/' || tap_id AS k FROM taps WHERE tap_id LIKE 'sd-%'")).map(row => row.k as string))
   t.ok(answered.every(r => recorded.has(`${r.terminal}/${r.tapId}`)), `all ${answered.length} answered taps are in the ledger`)
   const recordedUnanswered = [...recorded].filter(k => !answered.some(r => `${r.terminal}/${r.tapId}` === k))
   t.same(recordedUnanswered, [], 'no tap is in the ledger whose client did not get the answer')
   t.same(dropped.map(r => `${r.tapId}: ${r.outcome.kind === 'dropped' ? r.outcome.code : ''}`), [], 'no request was dropped without an answer')
-  t.ok(checkLedger(db).ok, 'ledger check passes')
-  db.close()
+  t.ok((await checkStoredLedger(stored)).ok, 'ledger check passes')
   rmSync(dirname(dbPath), { recursive: true, force: true })
 })

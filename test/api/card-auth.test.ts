@@ -76,6 +76,6 @@ t.test('probing at a "required" terminal learns nothing: an unknown number and a
   }
   t.equal((await h.tap('jinan-bus-01', proven(9))).json.decision, 'approved')
   await h.app.close()
-  const again = await buildTestApp(t, { dbPath: h.dbPath })
+  const again = await buildTestApp(t, { dbPath: h.dbPath, databaseUrl: h.databaseUrl })
   t.equal((await again.tap('jinan-bus-01', proven(9))).json.reason, 'CARD_AUTH_FAILED', 'the counter 9 is remembered across a restart')
 })

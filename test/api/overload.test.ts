@@ -12,7 +12,7 @@ t.test('taps beyond the queue bound get 503 OVERLOADED, and succeed on retry', a
   t.ok(shed.length > 0, `${shed.length} of ${answers.length} shed`)
   t.ok(answers.every(a => a.statusCode === 200 || a.statusCode === 503), 'only 200 or 503')
   for (const a of shed) t.same(a.json.error.code, 'OVERLOADED')
-  const recorded = h.readLedger().prepare('SELECT COUNT(*) FROM taps').pluck().get()
+  const recorded = Number((await h.query('SELECT COUNT(*) AS n FROM taps'))[0].n)
   t.equal(recorded, answers.length - shed.length, 'shed taps left nothing behind')
   for (const [i, a] of answers.entries()) {
     if (a.statusCode !== 503) continue

@@ -4,6 +4,7 @@
 import t from 'tap'
 import type { SqliteEngine } from '../../src/ledger/sqlite-engine.js'
 import { buildTestApp } from '../helpers/app.js'
+import { sqliteOnly } from '../helpers/engine.js'
 
 const OPS = 'ops-token-for-tests-0123'
 
@@ -32,7 +33,7 @@ t.test('without OPS_TOKEN there is no ops role', async t => {
   t.equal((await h.app.inject({ url: '/v1/admin/ledger/check', headers: { authorization: `Bearer ${OPS}` } })).statusCode, 401)
 })
 
-t.test('/readyz', async t => {
+t.test('/readyz', sqliteOnly('kills the SQLite writer thread'), async t => {
   const h = await buildTestApp(t)
   const ready = await h.app.inject('/readyz')
   t.equal(ready.statusCode, 200)

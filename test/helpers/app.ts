@@ -8,7 +8,7 @@ import Database from 'better-sqlite3'
 import { buildApp, type App, type AppOptions } from '../../src/app.js'
 import { signedHeaders } from '../../src/auth/signature.js'
 import { demoSecret } from '../../src/service/demo-seed.js'
-import { createTestDatabase, testEngine } from './engine.js'
+import { createTestDatabase, queryStoredLedger, testEngine } from './engine.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -21,6 +21,8 @@ export interface TestApp extends App {
   tap: (terminalId: string, body: unknown, options?: { secret?: string, url?: string, nowMs?: number }) => Promise<{ statusCode: number, json: any, body: string }>
   /** A read-only connection to the ledger file, closed at teardown: to look at what was recorded. */
   readLedger: () => Database.Database
+  /** Rows off whichever storage the app runs on (portable SQL): SQLite file or PostgreSQL. */
+  query: (sql: string) => Promise<any[]>
 }
 
 export function tempDbPath (t: Test): string {
@@ -52,6 +54,7 @@ export async function buildTestApp (t: Test, options: Partial<AppOptions> = {}):
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       payload: body === undefined ? undefined : JSON.stringify(body)
     })),
+    query: async sql => await queryStoredLedger({ dbPath, databaseUrl }, sql),
     readLedger: () => {
       if (databaseUrl !== undefined) throw new Error('readLedger reads the SQLite file: mark the test sqliteOnly() (test/helpers/engine.ts)')
       const db = new Database(dbPath, { readonly: true, fileMustExist: true })

@@ -1,7 +1,7 @@
 // 200 simultaneous taps on one card from many terminals, over real sockets: the card is never
 // overdrawn and its balance drops by exactly the approved amounts.
 import t from 'tap'
-import { checkLedger } from '../../src/ledger/check.js'
+import { checkStoredLedger } from '../helpers/engine.js'
 import { buildTestApp, localAt, physical, tapId } from '../helpers/app.js'
 import { postSigned } from '../helpers/http-client.js'
 
@@ -43,7 +43,7 @@ t.test('200 simultaneous taps on one card never overdraw it', async t => {
   const singles = batches.find(v => v.metricName === 'yikatong_group_commit_batch_size_bucket' && v.labels.le === 1)!.value
   t.equal(sum, TAPS, 'every tap went through a tap batch')
   t.ok(singles < count, `${count - singles} of ${count} batches held more than one tap (${(sum / count).toFixed(1)} taps a batch)`)
-  const report = checkLedger(h.readLedger())
+  const report = await checkStoredLedger(h)
   t.same(report.problems, [])
   t.ok(report.ok)
 })
