@@ -8,7 +8,6 @@ import pg from 'pg'
 import type { Test } from 'tap'
 import Database from 'better-sqlite3'
 import { checkLedger, checkReport, LEDGER_CHECK_SQL, type LedgerCheckReport } from '../../src/ledger/check.js'
-import { inCi } from './requires.js'
 
 export type TestEngine = 'sqlite' | 'postgres'
 
@@ -84,12 +83,6 @@ export async function queryStoredLedger (where: { dbPath: string, databaseUrl?: 
   const client = new pg.Client({ connectionString: where.databaseUrl })
   await client.connect()
   try { return (await client.query(sql)).rows } finally { await client.end() }
-}
-
-/** With the switch on and no server, fail in CI and say so elsewhere. */
-export function postgresReachableNote (): string | undefined {
-  if (testEngine() !== 'postgres') return undefined
-  return inCi() ? undefined : 'running on PostgreSQL (YKT_TEST_ENGINE=postgres)'
 }
 
 /** A tap `skip` option for a test of the PostgreSQL engine (several processes on one ledger). */

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import tap, { type Test } from 'tap'
+import type { Test } from 'tap'
 import { killOnExit } from '../../terminals/lab/json-child.js'
 import { createTestDatabase, testEngine } from './engine.js'
 
@@ -31,7 +31,7 @@ export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: str
   const dbPath = opts.dbPath ?? join((ownDir = mkdtempSync(join(tmpdir(), 'yikatong-svc-'))), 'ledger.db')
   // The suite's switch (test/helpers/engine.ts): on PostgreSQL, a database of this test's own; a
   // restart passes the same databaseUrl, as it passes the same dbPath.
-  const databaseUrl = opts.databaseUrl ?? (testEngine() === 'postgres' ? await createTestDatabase(opts.t ?? tap) : undefined)
+  const databaseUrl = opts.databaseUrl ?? (testEngine() === 'postgres' ? await createTestDatabase(opts.t ?? (await import('tap')).default) : undefined)
   const adminToken = 'svc-admin-token'
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
