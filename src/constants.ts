@@ -84,9 +84,6 @@ export const PG_RECONNECT_DELAY_MS_MIN = 100
 export const PG_RECONNECT_DELAY_MS_MAX = 2_000
 /** Balance shards of a hot account (pg-schema.ts): each process writes its own. */
 export const PG_BALANCE_SHARDS = 64
-/** Terminals another process registered or changed reach this one by NOTIFY at once; a full
- *  re-read this often bounds the delay when a notification was lost (a reconnect). */
-export const PG_TERMINAL_REFRESH_MS = 5_000
 
 function assertRelation (ok: boolean, what: string): void {
   if (!ok) throw new Error(`constants: ${what}`)

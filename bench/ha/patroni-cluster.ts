@@ -3,7 +3,7 @@
 // etcd-server. Synchronous replication (Patroni's synchronous_mode), so a COMMIT returns only once
 // the standby has the WAL: "approved" means on two machines. Everything stops with the lab.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -213,4 +213,3 @@ async function until (check: () => Promise<boolean>, timeoutMs: number, what: st
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
-export { chownSync }

@@ -148,7 +148,7 @@ export class PgEngine implements LedgerEngine {
       const results = await this.inTransaction(lane, async client => {
         const nowMs = Math.max(...jobs.map(job => job.nowMs))
         const operatorCodes = [...new Set(jobs.map(job => accountCode.operator(job.terminal.operator, job.terminal.city)))]
-        await this.knownAccounts(client, operatorCodes.map(code => ({ code, kind: 'operator' as const })), { outsideTransaction: true })
+        await this.knownAccounts(client, operatorCodes.map(code => ({ code, kind: 'operator' as const })))
         client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
         const state = await preload(client, tapBatchSpec(jobs, operatorCodes, nowMs))
         const machine = new TapMachine({ store: state, catalogue: this.o.catalogue, serialize: this.o.serialize })
@@ -218,7 +218,7 @@ export class PgEngine implements LedgerEngine {
 
   async registerTerminal (record: TerminalRecord): Promise<TerminalRecord> {
     await this.withOpClient(async client => {
-      await this.knownAccounts(client, [{ code: accountCode.operator(record.operator, record.city), kind: 'operator' }], { outsideTransaction: true })
+      await this.knownAccounts(client, [{ code: accountCode.operator(record.operator, record.city), kind: 'operator' }])
     })
     return await this.operation({ terminals: [record.terminalId], lockTerminals: true }, ops => ops.registerTerminal(record), [record.terminalId])
   }
@@ -388,7 +388,7 @@ export class PgEngine implements LedgerEngine {
   }
 
   /** Makes sure the accounts exist (committed on their own, before any transaction names them). */
-  private async knownAccounts (client: pg.Client, accounts: Array<{ code: string, kind: AccountClass }>, _o: { outsideTransaction?: boolean } = {}): Promise<void> {
+  private async knownAccounts (client: pg.Client, accounts: Array<{ code: string, kind: AccountClass }>): Promise<void> {
     const missing = accounts.filter(a => !this.accountIds.has(a.code))
     if (missing.length === 0) return
     for (const [code, id] of await ensureAccounts(client, missing)) {
