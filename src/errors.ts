@@ -38,6 +38,9 @@ export const forbidden = (message: string): DomainError => new DomainError(Error
 export const notFound = (message: string): DomainError => new DomainError(ErrorCode.NOT_FOUND, message)
 export const conflict = (message: string, code: ErrorCode = ErrorCode.CONFLICT): DomainError => new DomainError(code, message)
 export const overloaded = (message: string): DomainError => new DomainError(ErrorCode.OVERLOADED, message)
+/** A ledger transaction that did not commit, whatever the engine: 503, and safe to retry. */
+export const ledgerCommitFailed = (what: string): DomainError =>
+  overloaded(`the ledger could not commit (${what}): nothing was recorded, retry with the same tapId`)
 
 export function errorBody (code: string, message: string): { error: { code: string, message: string } } {
   return { error: { code, message } }

@@ -14,12 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import {
   ACCOUNT_ID_CACHE_ENTRIES_MAX, PG_BALANCE_SHARDS, PG_POOL_CONNECTIONS_MAX, PG_RECONNECT_DELAY_MS_MAX, PG_RECONNECT_DELAY_MS_MIN,
-  PG_REPORT_STATEMENT_MS_MAX, PG_RETRIES_MAX, PG_TAP_CONNECTIONS, READER_QUEUE_DEPTH_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX
+  PG_RETRIES_MAX, PG_TAP_CONNECTIONS, READER_QUEUE_DEPTH_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX
 } from '../constants.js'
-import { DomainError, ErrorCode, overloaded } from '../errors.js'
+import { DomainError, ErrorCode, ledgerCommitFailed, overloaded } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode } from '../rules/types.js'
-import { checkReport, LEDGER_CHECK_SQL, type LedgerCheckReport } from './check.js'
+import type { LedgerCheckReport } from './check.js'
+import { checkPgLedger, inPgSnapshot } from './pg-reports.js'
 import type {
   BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer, TapJob, TapResult, TerminalRecord
 } from './engine.js'
@@ -271,15 +272,12 @@ export class PgEngine implements LedgerEngine {
   }
 
   async check (): Promise<LedgerCheckReport> {
-    return await this.inSnapshot(async client => {
-      const results: unknown[][] = []
-      for (const sql of LEDGER_CHECK_SQL) results.push((await client.query(sql)).rows)
-      return checkReport(results)
-    })
+    return await this.withOpClient(async client => await checkPgLedger(client))
   }
 
   async settlement (fromDate: string, toDate: string): Promise<SettlementRow[]> {
-    const rows = await this.inSnapshot(async client => (await client.query(settlementSql('$1', '$2'), settlementWindow(fromDate, toDate))).rows)
+    const rows = await this.withOpClient(async client => await inPgSnapshot(client, async snapshot =>
+      (await snapshot.query(settlementSql('$1', '$2'), settlementWindow(fromDate, toDate))).rows))
     return settlementRows(rows, issuer => this.o.catalogue.cityByIssuer.get(issuer) ?? issuer)
   }
 
@@ -334,18 +332,6 @@ export class PgEngine implements LedgerEngine {
       const results = run(new WriterOps(state, this.o.catalogue))
       return { results, state, flush: { shard: this.shardBase, notifyTerminals } }
     }))
-  }
-
-  private async inSnapshot<T> (work: (client: pg.Client) => Promise<T>): Promise<T> {
-    return await this.withOpClient(async client => {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-      try {
-        await client.query(`SET LOCAL statement_timeout = ${PG_REPORT_STATEMENT_MS_MAX}`)
-        return await work(client)
-      } finally {
-        await client.query('ROLLBACK').catch(() => {})
-      }
-    })
   }
 
   private async withOpClient<T> (work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -456,5 +442,6 @@ function storageFailure (error: unknown): { code: ErrorCode, message: string } {
   if (error instanceof LedgerInvariantError || isBalanceAssertion(error)) {
     process.stderr.write(`ledger invariant refused a transaction: ${(error as Error).message}\n`)
   }
-  return { code: ErrorCode.OVERLOADED, message: `the ledger could not commit (${describePgError(error)}): nothing was recorded, retry with the same tapId` }
+  const failure = ledgerCommitFailed(describePgError(error))
+  return { code: failure.code, message: failure.message }
 }

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { buildTapSerializer } from '../api/tap-answer.js'
 import { NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX, TAP_BATCH_SIZE_MAX } from '../constants.js'
-import { DomainError, ErrorCode } from '../errors.js'
+import { DomainError, ErrorCode, ledgerCommitFailed } from '../errors.js'
 import { loadFixtures } from '../fixtures.js'
 import { buildCatalogue } from '../rules/catalogue.js'
 import { loadSchemas } from '../schemas.js'
@@ -175,7 +175,8 @@ function inTransaction (work: () => void): { code: string, message: string } | u
 function storageFailure (error: unknown): { code: string, message: string } {
   const code = (error as { code?: unknown }).code
   const what = typeof code === 'string' ? code : (error as Error).message
-  return { code: ErrorCode.OVERLOADED, message: `the ledger could not commit (${what}): nothing was recorded, retry with the same tapId` }
+  const failure = ledgerCommitFailed(what)
+  return { code: failure.code, message: failure.message }
 }
 
 function reply (response: WorkerResponse): void {

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Test } from 'tap'
 import Database from 'better-sqlite3'
-import { checkLedger, checkReport, LEDGER_CHECK_SQL, type LedgerCheckReport } from '../../src/ledger/check.js'
+import { checkLedger, type LedgerCheckReport } from '../../src/ledger/check.js'
+import { checkPgLedger } from '../../src/ledger/pg-reports.js'
 
 export type TestEngine = 'sqlite' | 'postgres'
 
@@ -65,10 +66,7 @@ export async function checkStoredLedger (where: { dbPath: string, databaseUrl?: 
   const client = new pg.Client({ connectionString: where.databaseUrl })
   await client.connect()
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    const results: unknown[][] = []
-    for (const sql of LEDGER_CHECK_SQL) results.push((await client.query(sql)).rows)
-    return checkReport(results)
+    return await checkPgLedger(client)
   } finally {
     await client.end()
   }
