@@ -7,6 +7,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SQLITE_CACHE_KIB } from '../constants.js'
+import { ledgerTablesDdl } from './ledger-ddl.js'
 
 export type Db = Database.Database
 
@@ -16,114 +17,9 @@ export type Db = Database.Database
 // 26–29 µs a tap with transfer + postings rows, 15–17 µs with the journal row.
 export const SCHEMA_VERSION = 2
 
-const DDL = `
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS terminals (
-  terminal_id TEXT PRIMARY KEY,
-  city TEXT NOT NULL,
-  scenario TEXT NOT NULL,
-  operator TEXT NOT NULL,
-  location TEXT NOT NULL,
-  secret TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
-  created_at TEXT NOT NULL,
-  card_authentication TEXT CHECK (card_authentication IN ('optional', 'required'))
-) WITHOUT ROWID;
-
--- Balances are cached on the account row and kept equal to the sum of its postings (ledger check).
--- A card account may never go below zero: checked in code before writing, and here as a backstop.
-CREATE TABLE IF NOT EXISTS accounts (
-  id INTEGER PRIMARY KEY,
-  code TEXT NOT NULL UNIQUE,
-  kind TEXT NOT NULL CHECK (kind IN ('card', 'operator', 'clearing')),
-  balance INTEGER NOT NULL DEFAULT 0,
-  CHECK (kind <> 'card' OR balance >= 0)
-);
-
--- The check reads balances through this view; on PostgreSQL it adds the hot accounts' shards.
+// The check reads balances through the view; on PostgreSQL it adds the hot accounts' shards.
+const DDL = `${ledgerTablesDdl('sqlite')}
 CREATE VIEW IF NOT EXISTS account_balances AS SELECT id, code, kind, balance FROM accounts;
-
-CREATE TABLE IF NOT EXISTS cards (
-  card_no TEXT PRIMARY KEY,
-  issuer TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('active', 'lost', 'frozen')),
-  expires_on TEXT,
-  birth_date TEXT,
-  categories TEXT NOT NULL,
-  bank_account_id INTEGER NOT NULL REFERENCES accounts(id),
-  medical_account_id INTEGER NOT NULL REFERENCES accounts(id),
-  created_at TEXT NOT NULL
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS transfers (
-  id INTEGER PRIMARY KEY,
-  kind TEXT NOT NULL CHECK (kind IN ('tap', 'credit', 'reversal')),
-  ref TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-
--- One row per account leg; the legs of a transfer sum to zero (asserted before writing).
-CREATE TABLE IF NOT EXISTS postings (
-  transfer_id INTEGER NOT NULL REFERENCES transfers(id),
-  account_id INTEGER NOT NULL REFERENCES accounts(id),
-  amount INTEGER NOT NULL CHECK (amount <> 0),
-  PRIMARY KEY (transfer_id, account_id)
-) WITHOUT ROWID;
-
--- Every tap, approved or declined. (terminal_id, tap_id) is the idempotency key; response is the
--- exact answer sent, replayed byte for byte.
-CREATE TABLE IF NOT EXISTS taps (
-  id INTEGER PRIMARY KEY,
-  terminal_id TEXT NOT NULL,
-  tap_id TEXT NOT NULL,
-  body_hash TEXT NOT NULL,
-  card_no TEXT,
-  scenario TEXT NOT NULL,
-  city TEXT NOT NULL,
-  decision TEXT NOT NULL CHECK (decision IN ('approved', 'declined')),
-  reason TEXT,
-  amount INTEGER NOT NULL CHECK (amount >= 0),
-  account TEXT,
-  at TEXT NOT NULL,
-  recorded_at TEXT NOT NULL,
-  -- v1 taps: the transfer's legs are postings rows. v2 taps: the legs are these three columns.
-  transfer_id INTEGER REFERENCES transfers(id),
-  reversal_transfer_id INTEGER REFERENCES transfers(id),
-  response TEXT NOT NULL,
-  bank_fen INTEGER NOT NULL DEFAULT 0 CHECK (bank_fen >= 0),
-  medical_fen INTEGER NOT NULL DEFAULT 0 CHECK (medical_fen >= 0),
-  operator_account_id INTEGER REFERENCES accounts(id)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
-CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id);
-
-CREATE TABLE IF NOT EXISTS credits (
-  reference TEXT PRIMARY KEY,
-  card_no TEXT NOT NULL,
-  account TEXT NOT NULL,
-  amount INTEGER NOT NULL CHECK (amount > 0),
-  transfer_id INTEGER NOT NULL REFERENCES transfers(id)
-) WITHOUT ROWID;
-
--- Per-card rule state (open metro journeys, monthly counters, loans...), written by rule modules.
-CREATE TABLE IF NOT EXISTS card_state (
-  card_no TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  expires_at_ms INTEGER,
-  PRIMARY KEY (card_no, key)
-) WITHOUT ROWID;
-
--- Electronic-card QR nonces, remembered until the QR expires so a QR is valid once.
-CREATE TABLE IF NOT EXISTS qr_nonces (
-  nonce TEXT PRIMARY KEY,
-  expires_at_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS qr_nonces_by_expiry ON qr_nonces (expires_at_ms);
 `
 
 // Indexes that need the v2 columns: created after the migration adds them to a v1 file.

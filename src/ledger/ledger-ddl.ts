@@ -1,0 +1,122 @@
+// The ledger's tables, written once for both engines: SQLite (schema.ts) and PostgreSQL
+// (pg-schema.ts) create them from this text with their own types. Same names, same columns, same
+// constraints, so the check (check.ts) and the reports (settlement.ts) run the same SQL on both.
+// A column added here needs a migration step in each engine for ledgers that exist already.
+
+export type SqlDialect = 'sqlite' | 'postgres'
+
+const TYPES: Record<SqlDialect, { id: string, int: string, keyed: string }> = {
+  // Money and ids are 64-bit on both: SQLite's INTEGER is; PostgreSQL's integer is not (bigint).
+  sqlite: { id: 'INTEGER PRIMARY KEY', int: 'INTEGER', keyed: ' WITHOUT ROWID' },
+  postgres: { id: 'bigserial PRIMARY KEY', int: 'bigint', keyed: '' }
+}
+
+export function ledgerTablesDdl (dialect: SqlDialect): string {
+  const t = TYPES[dialect]
+  return `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+)${t.keyed};
+
+CREATE TABLE IF NOT EXISTS terminals (
+  terminal_id TEXT PRIMARY KEY,
+  city TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  operator TEXT NOT NULL,
+  location TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL,
+  card_authentication TEXT CHECK (card_authentication IN ('optional', 'required'))
+)${t.keyed};
+
+-- Balances are cached on the account row and kept equal to the sum of its postings (ledger check).
+-- A card account may never go below zero: checked in code before writing, and here as a backstop.
+CREATE TABLE IF NOT EXISTS accounts (
+  id ${t.id},
+  code TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('card', 'operator', 'clearing')),
+  balance ${t.int} NOT NULL DEFAULT 0,
+  CHECK (kind <> 'card' OR balance >= 0)
+);
+
+CREATE TABLE IF NOT EXISTS cards (
+  card_no TEXT PRIMARY KEY,
+  issuer TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'lost', 'frozen')),
+  expires_on TEXT,
+  birth_date TEXT,
+  categories TEXT NOT NULL,
+  bank_account_id ${t.int} NOT NULL REFERENCES accounts(id),
+  medical_account_id ${t.int} NOT NULL REFERENCES accounts(id),
+  created_at TEXT NOT NULL
+)${t.keyed};
+
+CREATE TABLE IF NOT EXISTS transfers (
+  id ${t.id},
+  kind TEXT NOT NULL CHECK (kind IN ('tap', 'credit', 'reversal')),
+  ref TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+-- One row per account leg; the legs of a transfer sum to zero (asserted before writing).
+CREATE TABLE IF NOT EXISTS postings (
+  transfer_id ${t.int} NOT NULL REFERENCES transfers(id),
+  account_id ${t.int} NOT NULL REFERENCES accounts(id),
+  amount ${t.int} NOT NULL CHECK (amount <> 0),
+  PRIMARY KEY (transfer_id, account_id)
+)${t.keyed};
+
+-- Every tap, approved or declined. (terminal_id, tap_id) is the idempotency key; response is the
+-- exact answer sent, replayed byte for byte.
+CREATE TABLE IF NOT EXISTS taps (
+  id ${t.id},
+  terminal_id TEXT NOT NULL,
+  tap_id TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  card_no TEXT,
+  scenario TEXT NOT NULL,
+  city TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approved', 'declined')),
+  reason TEXT,
+  amount ${t.int} NOT NULL CHECK (amount >= 0),
+  account TEXT,
+  at TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  -- v1 taps: the transfer's legs are postings rows. v2 taps: the legs are these three columns.
+  transfer_id ${t.int} REFERENCES transfers(id),
+  reversal_transfer_id ${t.int} REFERENCES transfers(id),
+  response TEXT NOT NULL,
+  bank_fen ${t.int} NOT NULL DEFAULT 0 CHECK (bank_fen >= 0),
+  medical_fen ${t.int} NOT NULL DEFAULT 0 CHECK (medical_fen >= 0),
+  operator_account_id ${t.int} REFERENCES accounts(id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
+CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id);
+
+CREATE TABLE IF NOT EXISTS credits (
+  reference TEXT PRIMARY KEY,
+  card_no TEXT NOT NULL,
+  account TEXT NOT NULL,
+  amount ${t.int} NOT NULL CHECK (amount > 0),
+  transfer_id ${t.int} NOT NULL REFERENCES transfers(id)
+)${t.keyed};
+
+-- Per-card rule state (open metro journeys, monthly counters, loans...), written by rule modules.
+CREATE TABLE IF NOT EXISTS card_state (
+  card_no TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires_at_ms ${t.int},
+  PRIMARY KEY (card_no, key)
+)${t.keyed};
+
+-- Electronic-card QR nonces, remembered until the QR expires so a QR is valid once.
+CREATE TABLE IF NOT EXISTS qr_nonces (
+  nonce TEXT PRIMARY KEY,
+  expires_at_ms ${t.int} NOT NULL
+)${t.keyed};
+CREATE INDEX IF NOT EXISTS qr_nonces_by_expiry ON qr_nonces (expires_at_ms);
+`
+}
