@@ -142,17 +142,16 @@ export function tapBatchSpec (jobs: TapJob[], operatorCodes: string[], nowMs: nu
 /** Accounts that must exist before a transaction names them (operator receivables, clearing),
  *  created outside it: an account at zero with no postings is harmless, and a transaction that
  *  inserted one would hold its key until commit against every other process. */
-export async function ensureAccounts (client: pg.ClientBase, accounts: Array<{ code: string, kind: AccountClass }>): Promise<Map<string, number>> {
-  if (accounts.length === 0) return new Map()
+export async function ensureAccounts (client: pg.ClientBase, accounts: Array<{ code: string, kind: AccountClass }>): Promise<void> {
+  if (accounts.length === 0) return
   await client.query(`INSERT INTO accounts (code, kind) SELECT * FROM unnest($1::text[], $2::text[])
     ON CONFLICT (code) DO NOTHING`, [accounts.map(a => a.code), accounts.map(a => a.kind)])
-  const rows = await client.query<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE code = ANY($1)', [accounts.map(a => a.code)])
+  const rows = await client.query<{ code: string, kind: AccountClass }>('SELECT code, kind FROM accounts WHERE code = ANY($1)', [accounts.map(a => a.code)])
   for (const wanted of accounts) {
     const row = rows.rows.find(r => r.code === wanted.code)
     if (row === undefined) throw new LedgerInvariantError(`account ${wanted.code} could not be created`)
     if (row.kind !== wanted.kind) throw new LedgerInvariantError(`account ${wanted.code} is a ${row.kind} account, not ${wanted.kind}`)
   }
-  return new Map(rows.rows.map(r => [r.code, r.id]))
 }
 
 /** Sends every write of the transaction, then COMMIT, at once; checks what came back. */

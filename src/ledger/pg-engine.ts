@@ -22,7 +22,7 @@ import type { AccountKind, CityCode } from '../rules/types.js'
 import type { LedgerCheckReport } from './check.js'
 import { checkPgLedger, inPgSnapshot } from './pg-reports.js'
 import type {
-  BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer, TapJob, TapResult, TerminalRecord
+  BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer, TapJob, TapResult, TerminalFacts, TerminalRecord
 } from './engine.js'
 import { connectReadWrite, describePgError, isConnectionLoss, isRetryable, parseDatabaseUrl, type PgTarget } from './pg-connection.js'
 import { ensureAccounts, flushAndCommit, isBalanceAssertion, preload, tapBatchSpec, type PreloadSpec } from './pg-batch.js'
@@ -77,7 +77,8 @@ export class PgEngine implements LedgerEngine {
   private readonly opLanes: Lane[]
   private readonly opWaiting: Array<() => void> = []
   private readonly pending: PendingTaps[] = []
-  private readonly accountIds = new Map<string, number>()
+  /** Codes of accounts known to exist (they are never deleted): no round trip to ensure them again. */
+  private readonly accountsKnown = new Set<string>()
   /** Each tap lane writes its own shard of the hot accounts (pg-schema.ts). */
   private readonly shardBase = randomInt(PG_BALANCE_SHARDS)
   private listener: pg.Client | undefined
@@ -153,7 +154,8 @@ export class PgEngine implements LedgerEngine {
         client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
         const state = await preload(client, tapBatchSpec(jobs, operatorCodes, nowMs))
         const machine = new TapMachine({ store: state, catalogue: this.o.catalogue, serialize: this.o.serialize })
-        const results = jobs.map(job => this.decideOne(machine, state, job))
+        const facts = terminalFacts(state, jobs)
+        const results = jobs.map(job => decideOne(machine, facts.get(job.terminal.terminalId), job))
         return { results, state, flush: { shard, purgeBeforeMs: nowMs } }
       })
       this.o.onBatch?.({ size: jobs.length, commitMs: performance.now() - started })
@@ -161,20 +163,6 @@ export class PgEngine implements LedgerEngine {
     } catch (error) {
       const failure = storageFailure(error)
       return jobs.map(() => ({ ok: false, error: failure }))
-    }
-  }
-
-  /** The job's terminal as the transaction sees it (status included: another process may have
-   *  disabled it); then the same state machine as the SQLite writer. */
-  private decideOne (machine: TapMachine, state: PreloadedState, job: TapJob): TapResult {
-    const record = state.terminal(job.terminal.terminalId)
-    if (record === undefined) return failed(ErrorCode.FORBIDDEN, `terminal ${job.terminal.terminalId} is not registered`)
-    const { secret: _secret, ...terminal } = record
-    try {
-      return { ok: true, outcome: machine.process({ ...job, terminal }) }
-    } catch (error) {
-      if (error instanceof DomainError) return { ok: false, error: { code: error.code, message: error.message } }
-      throw error
     }
   }
 
@@ -375,11 +363,12 @@ export class PgEngine implements LedgerEngine {
 
   /** Makes sure the accounts exist (committed on their own, before any transaction names them). */
   private async knownAccounts (client: pg.Client, accounts: Array<{ code: string, kind: AccountClass }>): Promise<void> {
-    const missing = accounts.filter(a => !this.accountIds.has(a.code))
+    const missing = accounts.filter(a => !this.accountsKnown.has(a.code))
     if (missing.length === 0) return
-    for (const [code, id] of await ensureAccounts(client, missing)) {
-      if (this.accountIds.size >= ACCOUNT_ID_CACHE_ENTRIES_MAX) this.accountIds.delete(this.accountIds.keys().next().value!)
-      this.accountIds.set(code, id)
+    await ensureAccounts(client, missing)
+    for (const { code } of missing) {
+      if (this.accountsKnown.size >= ACCOUNT_ID_CACHE_ENTRIES_MAX) this.accountsKnown.delete(this.accountsKnown.values().next().value!)
+      this.accountsKnown.add(code)
     }
   }
 
@@ -429,6 +418,33 @@ export class PgEngine implements LedgerEngine {
 
   private tellWatchers (record: TerminalRecord): void {
     for (const watcher of this.terminalWatchers) watcher(record)
+  }
+}
+
+/** The batch's terminals as the transaction sees them (status included: another process may have
+ *  disabled one after this one authenticated its request), without their secrets: once a terminal,
+ *  not once a tap. */
+function terminalFacts (state: PreloadedState, jobs: TapJob[]): Map<string, TerminalFacts> {
+  const facts = new Map<string, TerminalFacts>()
+  for (const job of jobs) {
+    const id = job.terminal.terminalId
+    if (facts.has(id)) continue
+    const record = state.terminal(id)
+    if (record === undefined) continue
+    const { secret: _secret, ...terminal } = record
+    facts.set(id, terminal)
+  }
+  return facts
+}
+
+/** The same state machine as the SQLite writer, against the terminal the transaction read. */
+function decideOne (machine: TapMachine, terminal: TerminalFacts | undefined, job: TapJob): TapResult {
+  if (terminal === undefined) return failed(ErrorCode.FORBIDDEN, `terminal ${job.terminal.terminalId} is not registered`)
+  try {
+    return { ok: true, outcome: machine.process({ ...job, terminal }) }
+  } catch (error) {
+    if (error instanceof DomainError) return { ok: false, error: { code: error.code, message: error.message } }
+    throw error
   }
 }
 

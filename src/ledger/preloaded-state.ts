@@ -71,7 +71,8 @@ export class PreloadedState implements LedgerState {
       nonces: [],
       deltas: new Map(),
       expectedCardBalances: new Map(),
-      accountKinds: new Map()
+      // Every account the transaction read, by id: a delta on one needs its kind (pg-batch.ts).
+      accountKinds: new Map([...loaded.accounts.values()].map(account => [account.id, account.kind]))
     }
     this.postings = {
       accountId: (code, kind) => {
@@ -79,7 +80,6 @@ export class PreloadedState implements LedgerState {
         // The preload creates every account a batch can name (pg-engine.ts); a miss is a bug there.
         if (account === undefined) throw new LedgerInvariantError(`account ${code.startsWith('card:') ? 'card:…' : code} was not preloaded`)
         if (account.kind !== kind) throw new LedgerInvariantError(`account ${code} is a ${account.kind} account, not ${kind}`)
-        this.out.accountKinds.set(account.id, account.kind)
         return account.id
       }
     }
@@ -171,11 +171,7 @@ export class PreloadedState implements LedgerState {
   }
 
   addToBalance (accountId: number, amountFen: number): void {
-    if (!this.out.accountKinds.has(accountId)) {
-      const kind = [...this.loaded.accounts.values()].find(a => a.id === accountId)?.kind
-      if (kind === undefined) throw new LedgerInvariantError(`account ${accountId} was not preloaded`)
-      this.out.accountKinds.set(accountId, kind)
-    }
+    if (!this.out.accountKinds.has(accountId)) throw new LedgerInvariantError(`account ${accountId} was not preloaded`)
     this.addDelta(accountId, amountFen)
   }
 
