@@ -35,6 +35,11 @@ export interface LoadConfig {
   seqOffset: number
   /** PID of the server, to read its CPU time over the measured window. */
   serverPid?: number
+  /** Several service processes (bench/engines.ts): connection i goes to urls[i % urls.length], as a
+   *  load balancer hashing connections would spread them; `url` is then the first of them. */
+  urls?: string[]
+  /** Every process whose CPU counts as "server" (services and the database), instead of serverPid. */
+  serverPids?: number[]
   /** Epoch ms to start sending at (the pool is built and connections opened before): lets the soak line up back-to-back runs. */
   startAtMs?: number
   resultPath: string
@@ -108,7 +113,12 @@ async function run (config: LoadConfig): Promise<LoadResult> {
   const buildStarted = performance.now()
   const { pool } = buildPool(config, url.host)
   const poolBuildMs = performance.now() - buildStarted
-  const conns = Array.from({ length: config.connections }, () => new HttpConn(url.hostname, Number(url.port)))
+  const targets = (config.urls ?? [config.url]).map(u => new URL(u))
+  const conns = Array.from({ length: config.connections }, (_, i) => new HttpConn(targets[i % targets.length]!.hostname, Number(targets[i % targets.length]!.port)))
+  const serverPids = config.serverPids ?? (config.serverPid === undefined ? [] : [config.serverPid])
+  const serversCpuSeconds = (): number | undefined => serverPids.length === 0
+    ? undefined
+    : serverPids.reduce((sum, pid) => sum + (processCpuSeconds(pid, readStat) ?? 0), 0)
   await Promise.all(conns.map(async c => await c.open()))
 
   // Samples are kept (exact percentiles); a recycled pool is bounded by time, not by its size.
@@ -145,7 +155,7 @@ async function run (config: LoadConfig): Promise<LoadResult> {
     measureStarted = true
     measureStartedAt = now
     cpuAtStart = process.cpuUsage()
-    if (config.serverPid !== undefined) serverCpuAtStart = processCpuSeconds(config.serverPid, readStat)
+    serverCpuAtStart = serversCpuSeconds()
     machineAtStart = machineBusySeconds(readStat)
   }
   let cpuAtEnd: NodeJS.CpuUsage | undefined
@@ -154,7 +164,7 @@ async function run (config: LoadConfig): Promise<LoadResult> {
     if (cpuAtEnd !== undefined) return
     measureEndedAt = now
     cpuAtEnd = process.cpuUsage(cpuAtStart)
-    if (config.serverPid !== undefined) serverCpuAtEnd = processCpuSeconds(config.serverPid, readStat)
+    serverCpuAtEnd = serversCpuSeconds()
     machineAtEnd = machineBusySeconds(readStat)
   }
 

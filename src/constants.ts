@@ -68,6 +68,9 @@ export const CHECKPOINT_INTERVAL_MS = 5
  *  for its commit (an fsync, and with a synchronous standby a network round trip), the next one
  *  reads and decides. */
 export const PG_TAP_CONNECTIONS = 2
+/** Waiting tap calls a lane looks through for ones whose cards no other lane has in flight
+ *  (pg-engine.ts pump): bounds the work of forming a batch when many calls wait on a few cards. */
+export const PG_PENDING_SCAN_CALLS_MAX = 4 * TAP_BATCH_SIZE_MAX
 /** Connections for admin operations and reports, per process. */
 export const PG_POOL_CONNECTIONS_MAX = 4
 /** Times a batch is run again after a serialization failure, deadlock or unique-key race. */
@@ -99,6 +102,7 @@ assertRelation(AT_PAST_MS_MAX_UPLOAD >= AT_PAST_MS_MAX_ONLINE, 'uploads may be o
 assertRelation(TAP_BODY_BYTES_MAX * TAP_UPLOAD_ITEMS_MAX / 4 <= BATCH_BODY_BYTES_MAX, 'an upload of typical taps fits its body limit')
 assertRelation(CARD_CACHE_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s cards fit in the cache')
 assertRelation(PG_TAP_CONNECTIONS >= 1 && PG_POOL_CONNECTIONS_MAX >= 1, 'the PostgreSQL engine has connections for taps and for admin')
+assertRelation(PG_PENDING_SCAN_CALLS_MAX >= TAP_BATCH_SIZE_MAX, 'a lane can fill a whole batch from the calls it scans')
 assertRelation(PG_RETRIES_MAX >= 1 && PG_RETRIES_MAX <= 10, 'bounded retries')
 assertRelation(PG_LOCK_WAIT_MS_MAX < PG_STATEMENT_MS_MAX, 'a lock wait fails before the statement times out')
 assertRelation(PG_RECONNECT_DELAY_MS_MIN > 0 && PG_RECONNECT_DELAY_MS_MAX >= PG_RECONNECT_DELAY_MS_MIN, 'reconnect back-off')
