@@ -7,6 +7,7 @@ import { startService, type RunningService } from '../helpers/service.js'
 import { adminCall, postSigned, type HttpAnswer } from '../helpers/http-client.js'
 import { localAt } from '../helpers/app.js'
 import { checkStoredLedger, createTestDatabase, postgresOnly, queryStoredLedger } from '../helpers/engine.js'
+import { PG_POOL_CONNECTIONS_MAX, PG_TAP_CONNECTIONS } from '../../src/constants.js'
 
 const TAPS = 200
 const IN_FLIGHT = 32
@@ -99,6 +100,24 @@ t.test('two processes on one PostgreSQL ledger', postgresOnly('several processes
     t.equal(disabled.status, 200, 'disabled through A')
     const tap = await postSigned(b.url, terminal.id, terminal.secret, '/v1/taps', { tapId: 'after-disable', at: localAt(), card: { type: 'physical', cardNo: CARD, issuer: ISSUER } })
     t.equal(tap.status, 403, `B refuses it on the very next tap (${tap.status} ${tap.json?.error?.code})`)
+  })
+
+  await t.test('listener connections killed three times: one listener each, and registrations still reach the other process', async t => {
+    const where = { dbPath: '', databaseUrl }
+    const listeners = async (): Promise<number> => Number((await queryStoredLedger(where,
+      "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'yikatong-listen'"))[0].n)
+    for (let round = 0; round < 3; round++) {
+      await queryStoredLedger(where, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'yikatong-listen'")
+      const deadline = Date.now() + 10_000
+      while (await listeners() !== 2 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    const [late] = await registerBuses(a, 'tp-late', 1)
+    const tap = await untilKnown(b, late!, { tapId: 'late-0', at: localAt(), card: { type: 'physical', cardNo: CARD, issuer: ISSUER } })
+    t.equal(tap.status, 200, `B knows a terminal registered through A after the kills (${tap.status})`)
+    await new Promise(resolve => setTimeout(resolve, 300)) // a reconnect loop that multiplied would show by now
+    t.equal(await listeners(), 2, 'one listener connection per process')
+    const connections = Number((await queryStoredLedger(where, "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'yikatong-%'"))[0].n)
+    t.ok(connections <= 2 * (PG_TAP_CONNECTIONS + PG_POOL_CONNECTIONS_MAX + 1), `the processes hold ${connections} connections, within their bound`)
   })
 
   await t.test('the ledger is in PostgreSQL and its check passes', async t => {
