@@ -42,18 +42,42 @@ const events: Array<{ atMs: number, what: string }> = []
 const note = (what: string): void => { events.push({ atMs: Date.now() - startedAt, what }); process.stdout.write(`[${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${what}\n`) }
 const approvedAtMs: number[] = []
 let lastRefusal = ''
+// Exit 4: the lab (cluster, database, service processes, cards and terminals) failed to come up
+// before any tap was sent, so nothing about the product was measured; .ci/run tries once more.
+// Exit 1: a failure of the run itself (an approved tap lost, a wrong balance, the check).
+const LAB_SETUP_FAILED = 4
+let phase: 'setup' | 'run' = 'setup'
 
-const cluster = await startCluster()
+const cluster = await startCluster().catch((error: unknown): never => {
+  process.stderr.write(`failover (setup): the cluster did not come up: ${(error as Error).stack}\n`)
+  process.exit(LAB_SETUP_FAILED)
+})
 let services: RunningService[] = []
 let exitCode = 1
 const guard = setTimeout(() => { process.stderr.write('failover: the run took too long, stopping\n'); void finish(1) }, RUN_MS_MAX + 120_000)
 try {
   exitCode = await run(cluster)
 } catch (error) {
-  process.stderr.write(`failover: ${(error as Error).stack}\n`)
-  for (const node of cluster.nodes) process.stderr.write(`--- ${node.name}\n${cluster.log(node.name).slice(-3000)}\n`)
+  process.stderr.write(`failover (${phase}): ${(error as Error).stack}\n`)
+  for (const node of cluster.nodes) process.stderr.write(`--- ${node.name}\n${cluster.log(node.name).slice(-3000)}\n${await connectionsOn(node.pgPort)}\n`)
+  if (phase === 'setup') exitCode = LAB_SETUP_FAILED
 } finally {
   await finish(exitCode)
+}
+
+/** Who holds the node's connections (a superuser still gets one of the reserved slots when full). */
+async function connectionsOn (port: number): Promise<string> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 3_000 })
+  try {
+    await client.connect()
+    const rows = await client.query<{ who: string, n: number }>(
+      "SELECT COALESCE(NULLIF(application_name, ''), backend_type) AS who, COUNT(*)::int AS n FROM pg_stat_activity GROUP BY 1 ORDER BY 2 DESC")
+    return `connections on ${port}: ${rows.rows.map(r => `${r.who}=${r.n}`).join(', ')}`
+  } catch (error) {
+    return `connections on ${port}: not readable (${(error as Error).message})`
+  } finally {
+    await client.end().catch(() => {})
+  }
 }
 
 async function finish (code: number): Promise<never> {
@@ -87,6 +111,7 @@ async function run (cluster: Cluster): Promise<number> {
   }
   await sleep(500) // B hears of A's terminals by NOTIFY
 
+  phase = 'run'
   const taps: Tap[] = []
   let stop = false
   let next = 0
