@@ -23,9 +23,24 @@ export function cardTokenizer (key: Buffer = randomBytes(32)): CardTokenizer {
 }
 
 const CARD_IN_PATH = /(\/cards\/)([^/?#]+)/g
+const QUERY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/
+const QUERY_NAMES_LOGGED_MAX = 8
 
-export function redactUrl (url: string, token: CardTokenizer): string {
-  return url.replace(CARD_IN_PATH, (_match, prefix: string, cardNo: string) => prefix + token(decodeURIComponentSafe(cardNo)))
+/**
+ * A request's URL as a log line may show it. A client types into a query string and a path what
+ * it likes (a card number, an ID number), so: card numbers in a matched path become tokens; query
+ * values are dropped, their names kept (at most 8, plain names only); a path no route matched is
+ * only its length (probes and typos are counted in metrics, not echoed into logs).
+ */
+export function redactUrl (url: string, token: CardTokenizer, matched = true): string {
+  if (!matched) return `[unknown path, ${Buffer.byteLength(url)} bytes]`
+  const queryAt = url.indexOf('?')
+  const path = (queryAt === -1 ? url : url.slice(0, queryAt)).replace(CARD_IN_PATH, (_match, prefix: string, cardNo: string) => prefix + token(decodeURIComponentSafe(cardNo)))
+  if (queryAt === -1) return path
+  const names = url.slice(queryAt + 1).split('&').filter(part => part !== '').map(part => part.split('=')[0]!)
+  const shown = names.slice(0, QUERY_NAMES_LOGGED_MAX).map(name => QUERY_NAME.test(name) ? `${name}=…` : '…')
+  if (names.length > QUERY_NAMES_LOGGED_MAX) shown.push(`(${names.length - QUERY_NAMES_LOGGED_MAX} more)`)
+  return `${path}?${shown.join('&')}`
 }
 
 function decodeURIComponentSafe (value: string): string {

@@ -48,10 +48,10 @@ export function registerRequestLog (app: FastifyInstance, o: RequestLogOptions):
     const latencyMs = roundMs(reply.elapsedTime)
     if (REJECTED_STATUSES.has(status)) {
       const terminal = terminalHeader(request)
-      request.log.warn({ method: request.method, url: redactUrl(request.url, o.cardToken), status, code: request.errorCode ?? 'UNKNOWN', terminal, latencyMs }, 'rejected')
+      request.log.warn({ method: request.method, url: redactUrl(request.url, o.cardToken, request.routeOptions.url !== undefined), status, code: request.errorCode ?? 'UNKNOWN', terminal, latencyMs }, 'rejected')
       o.onRejected?.(request.errorCode ?? 'UNKNOWN', terminal)
     } else if (route !== '/v1/taps') {
-      request.log.info({ method: request.method, url: redactUrl(request.url, o.cardToken), status, latencyMs }, 'request')
+      request.log.info({ method: request.method, url: redactUrl(request.url, o.cardToken, request.routeOptions.url !== undefined), status, latencyMs }, 'request')
     }
   })
 }
