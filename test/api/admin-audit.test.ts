@@ -132,7 +132,7 @@ t.test('a change whose transaction fails leaves neither the change nor its row; 
   // either both the change and its row are there, or neither.
   let status: 'active' | 'disabled' = 'active'
   for (let afterStatements = 0; afterStatements < 8; afterStatements++) {
-    const next = status === 'active' ? 'disabled' : 'active'
+    const next: 'active' | 'disabled' = status === 'active' ? 'disabled' : 'active'
     const rowsBefore = (await auditRows(h)).length
     await engine.injectFault({ failStatement: { afterStatements, code: 'SQLITE_IOERR' } })
     const r = await call(h, { method: 'PATCH', url: '/v1/admin/terminals/jinan-bus-01', body: { status: next } })
