@@ -29,16 +29,18 @@ const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
 // Query strings are not coerced (app.ts): digits by pattern, bounds in the service. At most 15
 // digits, so the number is exact.
 const POSITIVE_INTEGER = '^[1-9][0-9]{0,14}$'
+const pageQuery = { limit: { type: 'string', pattern: POSITIVE_INTEGER }, before: { type: 'string', pattern: POSITIVE_INTEGER } }
 const auditQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'string', pattern: POSITIVE_INTEGER },
-    before: { type: 'string', pattern: POSITIVE_INTEGER },
-    // A terminal id or a card token (card_ + 12 hex): never a card number in a URL.
+    ...pageQuery,
+    // A terminal id or a card token (card_ + 12 hex): never a card number in a query string (the
+    // logs redact card numbers in /cards/ paths; a card's own trail is /cards/:cardNo/audit).
     target: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' }
   }
 }
+const cardAuditQuery = { type: 'object', additionalProperties: false, properties: pageQuery }
 type AuditQuerystring = { Querystring: { limit?: string, before?: string, target?: string } }
 
 /** Who is asking: the role the guard found (never the token), the request id, the peer address. */
@@ -143,11 +145,15 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
 
   app.get('/v1/admin/audit', {
     schema: { querystring: auditQuery, response: { 200: { $ref: 'audit-response.json#' } } }
-  }, async (request: FastifyRequest<AuditQuerystring>) => {
-    const { limit, before, target } = request.query
-    const pageRows = limit === undefined ? AUDIT_PAGE_ROWS_DEFAULT : Number(limit)
-    const entries = await service.auditTrail({ limit: pageRows, ...(before === undefined ? {} : { before: Number(before) }), ...(target === undefined ? {} : { target }) })
-    return { entries: entries.map(auditView), ...(entries.length === pageRows ? { nextBefore: entries[entries.length - 1]!.id } : {}) }
+  }, async (request: FastifyRequest<AuditQuerystring>) => await auditPage(service, request.query, request.query.target))
+
+  // "Who froze this card?": the card's own trail, by its number in the path (redacted in the logs),
+  // admin only like every card route.
+  app.get('/v1/admin/cards/:cardNo/audit', {
+    schema: { params: cardParams, querystring: cardAuditQuery, response: { 200: { $ref: 'audit-response.json#' } } }
+  }, async (request: FastifyRequest<CardParams & AuditQuerystring>) => {
+    await service.cardView(request.params.cardNo)
+    return await auditPage(service, request.query, service.cardTokenOf(request.params.cardNo))
   })
 
   app.get('/v1/admin/settlement', {
@@ -172,6 +178,14 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     }
     return { from, to, rows, totals }
   })
+}
+
+async function auditPage (service: Service, query: { limit?: string, before?: string }, target: string | undefined): Promise<Record<string, unknown>> {
+  const pageRows = query.limit === undefined ? AUDIT_PAGE_ROWS_DEFAULT : Number(query.limit)
+  const before = query.before === undefined ? {} : { before: Number(query.before) }
+  const entries = await service.auditTrail({ limit: pageRows, ...before, ...(target === undefined ? {} : { target }) })
+  // A full page may have older rows after it: the cursor to ask for them.
+  return { entries: entries.map(auditView), ...(entries.length === pageRows ? { nextBefore: entries[entries.length - 1]!.id } : {}) }
 }
 
 /** An audit row on the wire: `at` in RFC 3339 like every time of the API, `atMs` as stored. */

@@ -3,10 +3,11 @@
 // one always has one; the trail never holds a card number in clear; the read-only ops role can read
 // it and still change nothing; pages are bounded and bad parameters change nothing.
 import t from 'tap'
+import pg from 'pg'
 import type { SqliteEngine } from '../../src/ledger/sqlite-engine.js'
 import { AUDIT_PAGE_ROWS_MAX } from '../../src/constants.js'
 import { ADMIN_TOKEN, buildTestApp, localAt, physical, tapId, type TestApp } from '../helpers/app.js'
-import { sqliteOnly } from '../helpers/engine.js'
+import { postgresOnly, sqliteOnly } from '../helpers/engine.js'
 
 const OPS = 'ops-token-for-audit-tests'
 const NEW_CARD = { cardNo: 'AUD000001', issuer: '370100', holder: { birthDate: '1961-02-03', categories: ['veteran'] }, accounts: { bank: 1_000 } }
@@ -61,6 +62,24 @@ t.test('incident: jinan-bus-01 stopped taking taps — who disabled it, when, fr
   t.notOk(JSON.stringify(answer.json).includes(ADMIN_TOKEN), 'the token itself is never recorded')
   const line = h.logLines.map(l => JSON.parse(l)).find(l => l.msg === 'admin change' && l.reqId === 'change-7781')
   t.match(line, { audit: { action: 'terminal.status', target: 'jinan-bus-01', actor: 'admin', clientIp: '10.20.30.40' } }, 'and the same in the log stream')
+})
+
+t.test('incident: a student says their card was frozen — who did it?', async t => {
+  const h = await buildTestApp(t, { opsToken: OPS })
+  await call(h, { method: 'PATCH', url: '/v1/admin/cards/JN0000001', body: { status: 'lost' } })
+  await call(h, { method: 'PATCH', url: '/v1/admin/cards/JN0000003', body: { status: 'frozen' }, ip: '192.0.2.9', requestId: 'desk-4-0815' })
+  await call(h, { method: 'PATCH', url: '/v1/admin/terminals/jinan-bus-01', body: { status: 'disabled' } })
+  const trail = await call(h, { url: '/v1/admin/cards/JN0000003/audit' })
+  t.equal(trail.statusCode, 200)
+  t.match(trail.json.entries, [{ action: 'card.status', clientIp: '192.0.2.9', requestId: 'desk-4-0815', detail: { from: 'active', to: 'frozen' } }])
+  t.equal(trail.json.entries.length, 1, 'only that card\'s rows')
+  t.equal(trail.json.entries[0].target.id, h.service.cardTokenOf('JN0000003'))
+  t.same((await call(h, { url: `/v1/admin/audit?target=${h.service.cardTokenOf('JN0000003')}` })).json, trail.json, 'the same by token')
+  const line = h.logLines.find(l => l.includes('/cards/') && l.includes('"msg":"request"'))
+  t.ok(line !== undefined && !line.includes('JN0000003'), 'the card number in the path is a token in the log')
+  t.equal((await call(h, { url: '/v1/admin/cards/JN0000003/audit', token: OPS })).statusCode, 403, 'a card route: not for the ops role')
+  t.equal((await call(h, { url: '/v1/admin/cards/NOCARD001/audit' })).statusCode, 404)
+  t.equal((await call(h, { url: '/v1/admin/cards/JN0000003/audit?target=jinan-bus-01' })).statusCode, 400, 'no other target on a card\'s trail')
 })
 
 t.test('every kind of admin change is recorded, newest first, with what changed', async t => {
@@ -207,4 +226,24 @@ t.test('the trail is bounded: the newest rows are kept', async t => {
   t.same(rows.map(r => JSON.parse(r.detail).reference).slice(-3), ['bound-9', 'bound-10', 'bound-11'], 'the newest survive')
   const { entries } = (await call(h, { url: '/v1/admin/audit' })).json
   t.equal(entries[0].detail.reference, 'bound-11')
+})
+
+t.test('PostgreSQL: the audit row and its change commit together', postgresOnly('triggers in the PostgreSQL ledger'), async t => {
+  const h = await buildTestApp(t)
+  const db = new pg.Client({ connectionString: h.databaseUrl })
+  await db.connect()
+  t.teardown(async () => { await db.end() })
+  // The audit insert fails: the status change it records must not commit either.
+  await db.query(`CREATE FUNCTION refuse () RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$;
+    CREATE TRIGGER refuse_audit BEFORE INSERT ON admin_audit FOR EACH ROW EXECUTE FUNCTION refuse()`)
+  t.equal((await call(h, { method: 'PATCH', url: '/v1/admin/terminals/jinan-bus-01', body: { status: 'disabled' } })).statusCode, 503)
+  t.equal((await db.query("SELECT status FROM terminals WHERE terminal_id = 'jinan-bus-01'")).rows[0].status, 'active', 'no change without its row')
+  // The change fails: no row for it.
+  await db.query(`DROP TRIGGER refuse_audit ON admin_audit;
+    CREATE TRIGGER refuse_status BEFORE UPDATE ON terminals FOR EACH ROW EXECUTE FUNCTION refuse()`)
+  t.equal((await call(h, { method: 'PATCH', url: '/v1/admin/terminals/jinan-bus-01', body: { status: 'disabled' } })).statusCode, 503)
+  t.same(await auditRows(h), [], 'no row without its change')
+  await db.query('DROP TRIGGER refuse_status ON terminals')
+  t.equal((await call(h, { method: 'PATCH', url: '/v1/admin/terminals/jinan-bus-01', body: { status: 'disabled' } })).statusCode, 200)
+  t.equal((await auditRows(h)).length, 1, 'and both once it commits')
 })
