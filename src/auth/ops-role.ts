@@ -1,7 +1,7 @@
 // Two bearer roles: ADMIN_TOKEN may do everything under /v1/admin; OPS_TOKEN (optional) is the
 // read-only ops role: the console, the ledger check, settlement figures, terminal registrations and
-// the admin audit trail, never a mutation and never a card (a card shows its holder). Both compared in constant time
-// (both sides hashed first so lengths never leak), as admin-auth.ts does.
+// the admin audit trail, never a mutation and never a card (a card shows its holder). Both
+// compared in constant time (both sides hashed first so lengths never leak), as admin-auth.ts does.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { forbidden, unauthenticated } from '../errors.js'
 

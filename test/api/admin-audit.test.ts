@@ -226,6 +226,11 @@ t.test('the trail is bounded: the newest rows are kept', async t => {
   t.same(rows.map(r => JSON.parse(r.detail).reference).slice(-3), ['bound-9', 'bound-10', 'bound-11'], 'the newest survive')
   const { entries } = (await call(h, { url: '/v1/admin/audit' })).json
   t.equal(entries[0].detail.reference, 'bound-11')
+  await h.app.close()
+  // The bound lowered on a ledger that holds more: the next writes bring it back under.
+  const lower = await buildTestApp(t, { dbPath: h.dbPath, seed: 'none', auditRowsMax: 2, ...(h.databaseUrl === undefined ? {} : { databaseUrl: h.databaseUrl }) })
+  await call(lower, { method: 'POST', url: '/v1/admin/cards/JN0000001/credits', body: { account: 'bank', amount: 1, reference: 'bound-12' } })
+  t.same((await auditRows(lower)).map(r => JSON.parse(r.detail).reference), ['bound-11', 'bound-12'], 'one write prunes the excess')
 })
 
 t.test('PostgreSQL: the audit row and its change commit together', postgresOnly('triggers in the PostgreSQL ledger'), async t => {
