@@ -61,8 +61,10 @@ export interface AppOptions {
   httpLimits?: Partial<HttpLimits>
   /** Read-only ops role (console, settlement, ledger check); unset: none. */
   opsToken?: string
-  /** Key of the card tokens in logs and on the console; unset: random per process (tests). */
+  /** Key of the card tokens in logs, on the console and in the audit trail; unset: random per process (tests). */
   cardTokenKey?: Buffer
+  /** Tests only: a lower bound of the admin audit trail than AUDIT_ROWS_MAX. */
+  auditRowsMax?: number
 }
 
 export interface App {
@@ -142,17 +144,21 @@ export async function buildApp (o: AppOptions): Promise<App> {
       schemasDir: SCHEMAS_DIR,
       issuerCities: Object.fromEntries(catalogue.cityByIssuer),
       faultInjection: o.faultInjection,
-      onBatch
+      onBatch,
+      auditRowsMax: o.auditRowsMax
     })
     : await PgEngine.open({
       databaseUrl: o.databaseUrl,
       catalogue,
       serialize: buildTapSerializer(schemas),
       onBatch,
-      onEvent: message => logger?.warn(message)
+      onEvent: message => logger?.warn(message),
+      auditRowsMax: o.auditRowsMax
     })
+  const cardToken = cardTokenizer(o.cardTokenKey)
   const service = await Service.create({
     engine,
+    cardToken,
     catalogue,
     qrKeys: issuerKeys.qr,
     cardAuthKeys: issuerKeys.cardAuth,
@@ -164,7 +170,6 @@ export async function buildApp (o: AppOptions): Promise<App> {
   const seeded = o.seed === 'demo' ? await seedDemo(service, fixtures) : { terminals: 0, cards: 0 }
 
   logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
-  const cardToken = cardTokenizer(o.cardTokenKey)
   const httpLimits = checkHttpLimits({ ...HTTP_LIMITS, ...o.httpLimits })
   const app: FastifyInstance = Fastify({
     ...serviceFastifyOptions(httpLimits),

@@ -46,6 +46,20 @@ export const READER_QUEUE_DEPTH_MAX = 32
 export const TAPS_LISTED_MAX = 10_000
 export const SETTLEMENT_DAYS_MAX = 31
 
+/** The admin audit trail (admin_audit) keeps its newest rows only, by row count, not by age: a
+ *  count bounds the file whatever the rate, an age would not (a leaked admin token scripting
+ *  credits adds rows as fast as it can). 2,000,000 rows of ~250 bytes is ~500 MB at most, and
+ *  over a year of a busy programme's admin work (thousands of card issues and status changes a
+ *  day across three cities). A flood meant to push old rows out is itself the evidence, and every
+ *  audit row is also a log line, shipped off the machine. */
+export const AUDIT_ROWS_MAX = 2_000_000
+/** Rows beyond the bound deleted per audit insert: more than the one added, so the table comes
+ *  back under its bound after the bound is lowered, without one long delete. */
+export const AUDIT_PURGE_PER_WRITE_MAX = 64
+/** GET /v1/admin/audit page size: default and bound. */
+export const AUDIT_PAGE_ROWS_DEFAULT = 50
+export const AUDIT_PAGE_ROWS_MAX = 500
+
 /** An electronic card QR minted by the admin API lives at most this long (api-v1: 1..300 s). */
 export const QR_TTL_SECONDS_MAX = 300
 
@@ -106,4 +120,6 @@ assertRelation(PG_PENDING_SCAN_CALLS_MAX >= TAP_BATCH_SIZE_MAX, 'a lane can fill
 assertRelation(PG_RETRIES_MAX >= 1 && PG_RETRIES_MAX <= 10, 'bounded retries')
 assertRelation(PG_LOCK_WAIT_MS_MAX < PG_STATEMENT_MS_MAX, 'a lock wait fails before the statement times out')
 assertRelation(PG_RECONNECT_DELAY_MS_MIN > 0 && PG_RECONNECT_DELAY_MS_MAX >= PG_RECONNECT_DELAY_MS_MIN, 'reconnect back-off')
+assertRelation(AUDIT_PURGE_PER_WRITE_MAX > 1, 'audit pruning keeps pace with inserts')
+assertRelation(AUDIT_PAGE_ROWS_DEFAULT >= 1 && AUDIT_PAGE_ROWS_MAX >= AUDIT_PAGE_ROWS_DEFAULT && AUDIT_ROWS_MAX >= AUDIT_PAGE_ROWS_MAX, 'an audit page fits in the trail')
 assertRelation(PG_BALANCE_SHARDS >= 1 && PG_BALANCE_SHARDS <= 32_767, 'a shard number fits a smallint')

@@ -1,9 +1,12 @@
-// Admin routes (Bearer ADMIN_TOKEN): terminals, cards, credits, QR minting, tap history, ledger check.
+// Admin routes (Bearer ADMIN_TOKEN): terminals, cards, credits, QR minting, tap history, ledger
+// check, the audit trail. Every change passes its actor (role, request id, client address) to the
+// service, which has the engine record it in the change's own transaction (issue #13 item 8).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { adminRouteGuard } from '../auth/ops-role.js'
 import { CARD_NO_PATTERN } from '../cards/card-identity.js'
+import { AUDIT_PAGE_ROWS_DEFAULT } from '../constants.js'
 import { notFound } from '../errors.js'
-import type { CardInput } from '../ledger/engine.js'
+import type { AdminActor, AuditRecord, CardInput } from '../ledger/engine.js'
 import type { Service, TerminalInput } from '../service/service.js'
 import type { AccountKind } from '../rules/types.js'
 
@@ -23,17 +26,45 @@ type CardParams = { Params: { cardNo: string } }
 type TerminalParams = { Params: { terminalId: string } }
 const QR_TTL_SECONDS_DEFAULT = 60
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+// Query strings are not coerced (app.ts): digits by pattern, bounds in the service. At most 15
+// digits, so the number is exact.
+const POSITIVE_INTEGER = '^[1-9][0-9]{0,14}$'
+const pageQuery = { limit: { type: 'string', pattern: POSITIVE_INTEGER }, before: { type: 'string', pattern: POSITIVE_INTEGER } }
+const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...pageQuery,
+    // A terminal id or a card token (card_ + 12 hex): never a card number in a query string (the
+    // logs redact card numbers in /cards/ paths; a card's own trail is /cards/:cardNo/audit).
+    target: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' }
+  }
+}
+const cardAuditQuery = { type: 'object', additionalProperties: false, properties: pageQuery }
+type AuditQuerystring = { Querystring: { limit?: string, before?: string, target?: string } }
+
+/** Who is asking: the role the guard found (never the token), the request id, the peer address. */
+function actorOf (request: FastifyRequest): AdminActor {
+  return { role: request.role ?? 'admin', requestId: String(request.id), clientIp: request.ip }
+}
+
+/** The audit row again as a log line (shipped off the machine), once the change committed. */
+function logChange (request: FastifyRequest, action: string, target: string): void {
+  request.log.info({ audit: { action, target, actor: request.role, clientIp: request.ip } }, 'admin change')
+}
 
 export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions): Promise<void> {
   const guard = adminRouteGuard(o)
   const { service } = o
-  app.addHook('onRequest', async (request) => { guard(request) })
+  app.addHook('onRequest', async (request) => { request.role = guard(request) })
 
   app.post('/v1/admin/terminals', {
     schema: { body: { $ref: 'terminal-registration.json#' }, response: { 201: { $ref: 'terminal.json#' } } }
   }, async (request: FastifyRequest<{ Body: TerminalInput }>, reply) => {
     const { secret: _ignored, ...input } = request.body
-    return reply.code(201).send(await service.registerTerminal(input))
+    const record = await service.registerTerminal(input, actorOf(request))
+    logChange(request, 'terminal.register', record.terminalId)
+    return reply.code(201).send(record)
   })
 
   app.get('/v1/admin/terminals/:terminalId', {
@@ -48,14 +79,17 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
   app.patch('/v1/admin/terminals/:terminalId', {
     schema: { params: terminalParams, body: { $ref: 'terminal-patch.json#' }, response: { 200: { $ref: 'terminal.json#' } } }
   }, async (request: FastifyRequest<TerminalParams & { Body: { status: 'active' | 'disabled' } }>) => {
-    const { secret: _secret, ...view } = await service.setTerminalStatus(request.params.terminalId, request.body.status)
+    const { secret: _secret, ...view } = await service.setTerminalStatus(request.params.terminalId, request.body.status, actorOf(request))
+    logChange(request, 'terminal.status', view.terminalId)
     return view
   })
 
   app.post('/v1/admin/cards', {
     schema: { body: { $ref: 'card-registration.json#' }, response: { 201: { $ref: 'card.json#' } } }
   }, async (request: FastifyRequest<{ Body: CardInput }>, reply) => {
-    return reply.code(201).send(await service.createCard(request.body))
+    const card = await service.createCard(request.body, actorOf(request))
+    logChange(request, 'card.create', service.cardTokenOf(card.cardNo))
+    return reply.code(201).send(card)
   })
 
   app.get('/v1/admin/cards/:cardNo', {
@@ -64,14 +98,19 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
 
   app.patch('/v1/admin/cards/:cardNo', {
     schema: { params: cardParams, body: { $ref: 'card-patch.json#' }, response: { 200: { $ref: 'card.json#' } } }
-  }, async (request: FastifyRequest<CardParams & { Body: { status: 'active' | 'lost' | 'frozen' } }>) =>
-    await service.setCardStatus(request.params.cardNo, request.body.status))
+  }, async (request: FastifyRequest<CardParams & { Body: { status: 'active' | 'lost' | 'frozen' } }>) => {
+    const card = await service.setCardStatus(request.params.cardNo, request.body.status, actorOf(request))
+    logChange(request, 'card.status', service.cardTokenOf(card.cardNo))
+    return card
+  })
 
   app.post('/v1/admin/cards/:cardNo/credits', {
     schema: { params: cardParams, body: { $ref: 'credit-request.json#' }, response: { 200: { $ref: 'card.json#' } } }
   }, async (request: FastifyRequest<CardParams & { Body: { account: AccountKind, amount: number, reference: string } }>) => {
     const { account, amount, reference } = request.body
-    return await service.credit(request.params.cardNo, account, amount, reference)
+    const card = await service.credit(request.params.cardNo, account, amount, reference, actorOf(request))
+    logChange(request, 'card.credit', service.cardTokenOf(card.cardNo))
+    return card
   })
 
   app.get('/v1/admin/cards/:cardNo/taps', {
@@ -96,10 +135,26 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     // The body is optional (api-v1: {"ttlSeconds"?}); no body means the defaults.
     preValidation: async (request) => { request.body ??= {} },
     schema: { params: cardParams, body: { $ref: 'qr-request.json#' }, response: { 200: { $ref: 'qr-response.json#' } } }
-  }, async (request: FastifyRequest<CardParams & { Body: { ttlSeconds?: number } | undefined }>) =>
-    await service.mintQr(request.params.cardNo, request.body?.ttlSeconds ?? QR_TTL_SECONDS_DEFAULT))
+  }, async (request: FastifyRequest<CardParams & { Body: { ttlSeconds?: number } | undefined }>) => {
+    const minted = await service.mintQr(request.params.cardNo, request.body?.ttlSeconds ?? QR_TTL_SECONDS_DEFAULT, actorOf(request))
+    logChange(request, 'card.qr', service.cardTokenOf(request.params.cardNo))
+    return minted
+  })
 
   app.get('/v1/admin/ledger/check', async () => await service.check())
+
+  app.get('/v1/admin/audit', {
+    schema: { querystring: auditQuery, response: { 200: { $ref: 'audit-response.json#' } } }
+  }, async (request: FastifyRequest<AuditQuerystring>) => await auditPage(service, request.query, request.query.target))
+
+  // "Who froze this card?": the card's own trail, by its number in the path (redacted in the logs),
+  // admin only like every card route.
+  app.get('/v1/admin/cards/:cardNo/audit', {
+    schema: { params: cardParams, querystring: cardAuditQuery, response: { 200: { $ref: 'audit-response.json#' } } }
+  }, async (request: FastifyRequest<CardParams & AuditQuerystring>) => {
+    await service.cardView(request.params.cardNo)
+    return await auditPage(service, request.query, service.cardTokenOf(request.params.cardNo))
+  })
 
   app.get('/v1/admin/settlement', {
     schema: {
@@ -123,4 +178,27 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     }
     return { from, to, rows, totals }
   })
+}
+
+async function auditPage (service: Service, query: { limit?: string, before?: string }, target: string | undefined): Promise<Record<string, unknown>> {
+  const pageRows = query.limit === undefined ? AUDIT_PAGE_ROWS_DEFAULT : Number(query.limit)
+  const before = query.before === undefined ? {} : { before: Number(query.before) }
+  const entries = await service.auditTrail({ limit: pageRows, ...before, ...(target === undefined ? {} : { target }) })
+  // A full page may have older rows after it: the cursor to ask for them.
+  return { entries: entries.map(auditView), ...(entries.length === pageRows ? { nextBefore: entries[entries.length - 1]!.id } : {}) }
+}
+
+/** An audit row on the wire: `at` in RFC 3339 like every time of the API, `atMs` as stored. */
+function auditView (r: AuditRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    at: new Date(r.atMs).toISOString(),
+    atMs: r.atMs,
+    actor: r.actor,
+    action: r.action,
+    target: { kind: r.targetKind, id: r.target },
+    requestId: r.requestId,
+    clientIp: r.clientIp,
+    detail: r.detail
+  }
 }

@@ -1,7 +1,7 @@
 // Two bearer roles: ADMIN_TOKEN may do everything under /v1/admin; OPS_TOKEN (optional) is the
-// read-only ops role: the console, the ledger check, settlement figures and terminal registrations,
-// never a mutation and never a card (a card shows its holder). Both compared in constant time
-// (both sides hashed first so lengths never leak), as admin-auth.ts does.
+// read-only ops role: the console, the ledger check, settlement figures, terminal registrations and
+// the admin audit trail, never a mutation and never a card (a card shows its holder). Both
+// compared in constant time (both sides hashed first so lengths never leak), as admin-auth.ts does.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { forbidden, unauthenticated } from '../errors.js'
 
@@ -9,6 +9,9 @@ export type Role = 'admin' | 'ops'
 
 /** Admin routes the ops role may read (Fastify route patterns). */
 export const OPS_READABLE_ROUTES = new Set([
+  // The audit trail: ops is the role that watches, and its rows name no card number, holder or
+  // secret (cards by token); an auditor needs no admin token to ask who changed what.
+  '/v1/admin/audit',
   '/v1/admin/ledger/check',
   '/v1/admin/settlement',
   '/v1/admin/settlement/days/:date',

@@ -25,7 +25,7 @@ const securitySchemes = {
   terminalId: { type: 'apiKey', in: 'header', name: 'X-Terminal-Id', description: 'The terminal id. ' + SIGNING },
   terminalTimestamp: { type: 'apiKey', in: 'header', name: 'X-Timestamp', description: 'Unix time in milliseconds at signing. ' + SIGNING },
   terminalSignature: { type: 'apiKey', in: 'header', name: 'X-Signature', description: SIGNING },
-  adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN: every /v1/admin route. OPS_TOKEN (read-only ops role): GET ledger/check, settlement, terminals/:terminalId and the console.' }
+  adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN: every /v1/admin route. OPS_TOKEN (read-only ops role): GET ledger/check, settlement, audit, terminals/:terminalId and the console.' }
 }
 const TERMINAL_SECURITY = [{ terminalId: [], terminalTimestamp: [], terminalSignature: [] }]
 const ADMIN_SECURITY = [{ adminToken: [] }]
@@ -63,7 +63,7 @@ function errorAnswers (method: string, url: string, hasBody: boolean): Record<st
   const terminal = url.startsWith('/v1/taps') || url.startsWith('/v1/terminal/')
   const admin = url.startsWith('/v1/admin/')
   const consoleApi = url.startsWith('/console/api/')
-  if (hasBody || url.includes(':') || url === '/v1/admin/settlement') out['400'] = errorAnswer('BAD_REQUEST: the body or parameters fail the schema, malformed JSON, bad card number')
+  if (hasBody || url.includes(':') || url === '/v1/admin/settlement' || url === '/v1/admin/audit') out['400'] = errorAnswer('BAD_REQUEST: the body or parameters fail the schema, malformed JSON, bad card number')
   if (terminal) {
     out['401'] = errorAnswer('UNAUTHENTICATED: missing or unknown terminal, bad signature, timestamp outside ±300 s')
     out['403'] = errorAnswer('FORBIDDEN: the terminal is disabled (or the operation is not allowed for its scenario)')

@@ -115,6 +115,34 @@ export interface ReversalResult {
   payments: Array<{ account: string, amount: number }>
 }
 
+/** Who asked for an admin change and from where (the route knows): the bearer's role, never its
+ *  token; request.ip; the request id of its log lines. */
+export interface AdminActor { role: 'admin' | 'ops', requestId: string, clientIp: string }
+
+/** What an engine needs to record an admin change in the change's own transaction: the actor,
+ *  when (the service's clock) and the target as it may be stored (a card as its token). */
+export interface AuditStamp extends AdminActor { atMs: number, target: string }
+
+export type AuditAction = 'card.create' | 'card.status' | 'card.credit' | 'card.qr' | 'terminal.register' | 'terminal.status'
+
+/** One row of the admin audit trail. `detail` names what changed: never a secret, a card number
+ *  or holder data. */
+export interface AuditEntry {
+  atMs: number
+  actor: 'admin' | 'ops'
+  action: AuditAction
+  targetKind: 'card' | 'terminal'
+  target: string
+  requestId: string
+  clientIp: string
+  detail: Record<string, unknown>
+}
+
+export interface AuditRecord extends AuditEntry { id: number }
+
+/** A page of the trail, newest first: ids below `before`, of `target` when given. */
+export interface AuditQuery { limit: number, before?: number, target?: string }
+
 export interface BatchStats { size: number, commitMs: number }
 
 export interface EngineHealth { writable: boolean, detail: string }
@@ -124,13 +152,20 @@ export interface LedgerEngine {
   /** Decides and durably records the taps, in order; one result per job. A failed commit fails
    *  every job of the batch with OVERLOADED and leaves nothing behind. */
   decideTaps (jobs: TapJob[]): Promise<TapResult[]>
-  createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): Promise<CardView>
+  // Admin changes take an AuditStamp: the engine writes the audit row in the change's own
+  // transaction, so a change that rolls back leaves no row and a committed one always has one.
+  // No stamp (the demo seed, tests below the service): no row.
+  createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): Promise<CardView>
   card (cardNo: string): Promise<CardView | undefined>
-  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView>
-  credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): Promise<CardView>
+  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): Promise<CardView>
+  credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): Promise<CardView>
   reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult>
-  registerTerminal (record: TerminalRecord): Promise<TerminalRecord>
-  setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord>
+  registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord>
+  setTerminalStatus (terminalId: string, status: 'active' | 'disabled', audit?: AuditStamp): Promise<TerminalRecord>
+  /** An admin act that changes no ledger row (minting a card's QR): its audit row alone, committed. */
+  recordAudit (entry: AuditEntry): Promise<void>
+  /** Reads off the writer: the audit trail, newest first. */
+  auditTrail (query: AuditQuery): Promise<AuditRecord[]>
   terminals (): Promise<TerminalRecord[]>
   counts (): Promise<{ cards: number, terminals: number }>
   /** Reads off the writer. */

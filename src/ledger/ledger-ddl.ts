@@ -120,3 +120,25 @@ CREATE TABLE IF NOT EXISTS qr_nonces (
 CREATE INDEX IF NOT EXISTS qr_nonces_by_expiry ON qr_nonces (expires_at_ms);
 `
 }
+
+/** The admin audit trail (SQLite schema v3, PostgreSQL migration 2): one row per admin change,
+ *  written in the change's own transaction. `target` is a terminal id or a card's token (never
+ *  its number); `detail` is JSON naming what changed, without secrets or holder data. Pruned to
+ *  the newest AUDIT_ROWS_MAX rows (constants.ts) as rows are added. */
+export function auditTableDdl (dialect: SqlDialect): string {
+  const t = TYPES[dialect]
+  return `
+CREATE TABLE IF NOT EXISTS admin_audit (
+  id ${t.id},
+  at_ms ${t.int} NOT NULL,
+  actor TEXT NOT NULL CHECK (actor IN ('admin', 'ops')),
+  action TEXT NOT NULL,
+  target_kind TEXT NOT NULL CHECK (target_kind IN ('card', 'terminal')),
+  target TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  client_ip TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS admin_audit_by_target ON admin_audit (target, id);
+`
+}

@@ -7,7 +7,7 @@
 // state machine runs and writes what it collected afterwards. So the rules of the ledger are one
 // code, whatever holds the rows.
 import type { AccountKind } from '../rules/types.js'
-import type { TerminalRecord } from './engine.js'
+import type { AuditEntry, TerminalRecord } from './engine.js'
 import type { AccountClass, TransferKind } from './postings.js'
 import type { CardWithAccounts, JournalTap, MoneyLeg, NewCard, RecordedTap } from './store.js'
 
@@ -46,4 +46,7 @@ export interface LedgerState {
   writeState: (cardNo: string, key: string, value: unknown, expiresAtMs: number | null) => void
   nonceUsed: (nonce: string) => boolean
   rememberNonce: (nonce: string, expiresAtMs: number) => void
+
+  // Admin audit trail: insert-only (pruned to its bound by the implementation)
+  insertAudit: (entry: AuditEntry) => void
 }

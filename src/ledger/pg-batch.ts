@@ -10,7 +10,7 @@
 //   3. hot accounts' balance shards, last, in account-id order, each lane on its own shard.
 // A deadlock the server still detects (40P01) rolls back, and the batch runs again.
 import type pg from 'pg'
-import { NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
+import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
 import type { TapJob } from './engine.js'
 import type { CreditRecord } from './ledger-state.js'
 import { LedgerInvariantError, type AccountClass } from './postings.js'
@@ -155,7 +155,7 @@ export async function ensureAccounts (client: pg.ClientBase, accounts: Array<{ c
 }
 
 /** Sends every write of the transaction, then COMMIT, at once; checks what came back. */
-export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWrites, o: { shard: number, purgeBeforeMs?: number, notifyTerminals?: string[] }): Promise<void> {
+export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWrites, o: { shard: number, purgeBeforeMs?: number, notifyTerminals?: string[], auditRowsMax?: number }): Promise<void> {
   const sent: Array<Promise<unknown>> = []
   const q = (sql: string, values?: unknown[]): Promise<pg.QueryResult<any>> => {
     const promise = client.query(sql, values)
@@ -191,6 +191,7 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
       [writes.nonces.map(n => n.nonce), writes.nonces.map(n => n.expiresAtMs)])
   }
   writeBalances(q, writes, o.shard)
+  if (writes.audit.length > 0) writeAudit(q, writes, o.auditRowsMax ?? AUDIT_ROWS_MAX)
   if (o.purgeBeforeMs !== undefined) {
     // SKIP LOCKED: two processes purging at once take different rows instead of waiting.
     q(`DELETE FROM qr_nonces WHERE nonce IN (SELECT nonce FROM qr_nonces WHERE expires_at_ms < $1
@@ -224,6 +225,20 @@ function insertTaps (q: (sql: string, values?: unknown[]) => Promise<unknown>, w
   [column('terminalId'), column('tapId'), column('bodyHash'), column('cardNo'), column('scenario'), column('city'), column('decision'),
     column('reason'), column('amount'), column('account'), column('at'), column('recordedAt'), column('response'), column('bankFen'),
     column('medicalFen'), column('operatorAccountId')])
+}
+
+/** The audit rows, then the oldest beyond the bound. bigserial ids may skip (a rolled-back
+ *  transaction spends its value), so "ids above the newest less N" keeps at most N rows. SKIP
+ *  LOCKED: two processes pruning at once take different rows instead of waiting on each other. */
+function writeAudit (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites, rowsMax: number): void {
+  const rows = writes.audit
+  const column = <K extends keyof typeof rows[number]>(key: K): Array<typeof rows[number][K]> => rows.map(r => r[key])
+  q(`INSERT INTO admin_audit (at_ms, actor, action, target_kind, target, request_id, client_ip, detail)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+  [column('atMs'), column('actor'), column('action'), column('targetKind'), column('target'), column('requestId'), column('clientIp'),
+    rows.map(r => JSON.stringify(r.detail))])
+  q(`DELETE FROM admin_audit WHERE id IN (SELECT id FROM admin_audit WHERE id <= (SELECT max(id) FROM admin_audit) - $1
+    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, [rowsMax, AUDIT_PURGE_PER_WRITE_MAX])
 }
 
 function writeState (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites): void {

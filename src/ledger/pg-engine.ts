@@ -22,8 +22,10 @@ import type { AccountKind, CityCode } from '../rules/types.js'
 import type { LedgerCheckReport } from './check.js'
 import { checkPgLedger, inPgSnapshot } from './pg-reports.js'
 import type {
-  BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer, TapJob, TapResult, TerminalFacts, TerminalRecord
+  AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer,
+  TapJob, TapResult, TerminalFacts, TerminalRecord
 } from './engine.js'
+import { auditPageArgs, auditPageSql, toAuditRecord } from './audit-trail.js'
 import { connectReadWrite, describePgError, isConnectionLoss, isRetryable, parseDatabaseUrl, type PgTarget } from './pg-connection.js'
 import { ensureAccounts, flushAndCommit, isBalanceAssertion, preload, tapBatchSpec, type PreloadSpec } from './pg-batch.js'
 import { migratePg } from './pg-schema.js'
@@ -41,6 +43,8 @@ export interface PgEngineOptions {
   onBatch?: (stats: BatchStats) => void
   /** Logs what the engine does on its own (reconnects); never a card number. */
   onEvent?: (message: string) => void
+  /** Tests only: a lower bound of the audit trail than AUDIT_ROWS_MAX. */
+  auditRowsMax?: number
 }
 
 /** One connection, opened when first needed and again after it was lost. */
@@ -209,7 +213,7 @@ export class PgEngine implements LedgerEngine {
 
   // Cards, credits, reversals, terminals: one transaction each, on the admin lanes
 
-  async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): Promise<CardView> {
+  async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): Promise<CardView> {
     const openings = Object.entries(input.accounts ?? {}).filter(([, amount]) => amount !== undefined && amount > 0)
     return await this.operation({
       cards: [input.cardNo],
@@ -217,20 +221,20 @@ export class PgEngine implements LedgerEngine {
       accountCodes: this.clearingCodes(),
       credits: openings.map(([account]) => `opening:${input.cardNo}:${account}`),
       transferIds: openings.length
-    }, ops => ops.createCard(input, nowMs))
+    }, ops => ops.createCard(input, nowMs, audit))
   }
 
   async card (cardNo: string): Promise<CardView | undefined> {
     return await this.operation({ cards: [cardNo] }, ops => ops.findCard(cardNo))
   }
 
-  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView> {
-    return await this.operation({ cards: [cardNo] }, ops => ops.setCardStatus(cardNo, status))
+  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): Promise<CardView> {
+    return await this.operation({ cards: [cardNo] }, ops => ops.setCardStatus(cardNo, status, audit))
   }
 
-  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): Promise<CardView> {
+  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): Promise<CardView> {
     return await this.operation({ cards: [cardNo], credits: [reference], accountCodes: this.clearingCodes(), transferIds: 1 },
-      ops => ops.credit(cardNo, account, amount, reference, nowMs))
+      ops => ops.credit(cardNo, account, amount, reference, nowMs, audit))
   }
 
   async reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult> {
@@ -246,15 +250,20 @@ export class PgEngine implements LedgerEngine {
     }, ops => ops.reverseTap(terminalId, tapId, nowMs))
   }
 
-  async registerTerminal (record: TerminalRecord): Promise<TerminalRecord> {
+  async registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord> {
     await this.withOpClient(async client => {
       await this.knownAccounts(client, [{ code: accountCode.operator(record.operator, record.city), kind: 'operator' }])
     })
-    return await this.operation({ terminals: [record.terminalId], lockTerminals: true }, ops => ops.registerTerminal(record), [record.terminalId])
+    return await this.operation({ terminals: [record.terminalId], lockTerminals: true }, ops => ops.registerTerminal(record, audit), [record.terminalId])
   }
 
-  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord> {
-    return await this.operation({ terminals: [terminalId], lockTerminals: true }, ops => ops.setTerminalStatus(terminalId, status), [terminalId])
+  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled', audit?: AuditStamp): Promise<TerminalRecord> {
+    return await this.operation({ terminals: [terminalId], lockTerminals: true }, ops => ops.setTerminalStatus(terminalId, status, audit), [terminalId])
+  }
+
+  async recordAudit (entry: AuditEntry): Promise<void> {
+    // Nothing to read or lock: the row alone, flushed and committed like any write.
+    await this.operation({}, ops => { ops.recordAudit(entry) })
   }
 
   async terminals (): Promise<TerminalRecord[]> {
@@ -302,6 +311,12 @@ export class PgEngine implements LedgerEngine {
 
   async check (): Promise<LedgerCheckReport> {
     return await this.withOpClient(async client => await checkPgLedger(client))
+  }
+
+  async auditTrail (query: AuditQuery): Promise<AuditRecord[]> {
+    const rows = await this.withOpClient(async client => await client.query<Parameters<typeof toAuditRecord>[0]>(
+      auditPageSql(n => `$${n}`, query.target !== undefined), auditPageArgs(query)))
+    return rows.rows.map(toAuditRecord)
   }
 
   async settlement (fromDate: string, toDate: string): Promise<SettlementRow[]> {
@@ -359,7 +374,7 @@ export class PgEngine implements LedgerEngine {
       client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
       const state = await preload(client, spec)
       const results = run(new WriterOps(state, this.o.catalogue))
-      return { results, state, flush: { shard: this.shardBase, notifyTerminals } }
+      return { results, state, flush: { shard: this.shardBase, notifyTerminals, auditRowsMax: this.o.auditRowsMax } }
     }))
   }
 

@@ -9,7 +9,7 @@
 // (the account_balances view). Card accounts keep their balance on the account row, written under
 // the card's row lock.
 import type pg from 'pg'
-import { ledgerTablesDdl } from './ledger-ddl.js'
+import { auditTableDdl, ledgerTablesDdl } from './ledger-ddl.js'
 
 /** Versions of this schema, applied in order under an advisory lock (several processes start at
  *  once). Each entry is idempotent DDL; the version reached is kept in meta.schema_version.
@@ -36,6 +36,12 @@ CREATE OR REPLACE VIEW account_balances AS
 CREATE INDEX IF NOT EXISTS card_state_by_expiry ON card_state (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS taps_by_recorded ON taps (recorded_at);
 `
+  },
+  {
+    // Issue #13 item 8: the admin audit trail, written in each admin change's transaction.
+    version: 2,
+    name: 'admin audit',
+    sql: auditTableDdl('postgres')
   }
 ]
 

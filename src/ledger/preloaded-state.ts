@@ -7,7 +7,7 @@
 // Reads see the batch's own earlier writes, as they do inside a SQLite transaction: a tap retried
 // within one batch replays, a state write is seen by the next tap of the same card.
 import type { AccountKind } from '../rules/types.js'
-import type { TerminalRecord } from './engine.js'
+import type { AuditEntry, TerminalRecord } from './engine.js'
 import type { CreditRecord, LedgerState } from './ledger-state.js'
 import { assertBalanced, LedgerInvariantError, type AccountClass, type Leg, type TransferKind } from './postings.js'
 import type { CardWithAccounts, JournalTap, MoneyLeg, NewCard, RecordedTap } from './store.js'
@@ -45,6 +45,8 @@ export interface CollectedWrites {
   expectedCardBalances: Map<number, number>
   /** Kinds of the accounts in deltas (card accounts are written on their row, others on a shard). */
   accountKinds: Map<number, AccountClass>
+  /** Admin audit rows: insert-only, so nothing to preload; written with the change they record. */
+  audit: AuditEntry[]
 }
 
 export const tapKey = (terminalId: string, tapId: string): string => `${terminalId}\u0000${tapId}`
@@ -72,7 +74,8 @@ export class PreloadedState implements LedgerState {
       deltas: new Map(),
       expectedCardBalances: new Map(),
       // Every account the transaction read, by id: a delta on one needs its kind (pg-batch.ts).
-      accountKinds: new Map([...loaded.accounts.values()].map(account => [account.id, account.kind]))
+      accountKinds: new Map([...loaded.accounts.values()].map(account => [account.id, account.kind])),
+      audit: []
     }
     this.postings = {
       accountId: (code, kind) => {
@@ -259,6 +262,12 @@ export class PreloadedState implements LedgerState {
     if (this.loaded.nonces.has(nonce)) throw new LedgerInvariantError('a QR nonce used twice')
     this.loaded.nonces.add(nonce)
     this.out.nonces.push({ nonce, expiresAtMs })
+  }
+
+  // Admin audit trail
+
+  insertAudit (entry: AuditEntry): void {
+    this.out.audit.push(entry)
   }
 
   private addDelta (accountId: number, amountFen: number): void {

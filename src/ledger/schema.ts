@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SQLITE_CACHE_KIB } from '../constants.js'
-import { ledgerTablesDdl } from './ledger-ddl.js'
+import { auditTableDdl, ledgerTablesDdl } from './ledger-ddl.js'
 
 export type Db = Database.Database
 
@@ -15,19 +15,21 @@ export type Db = Database.Database
 // from the card's accounts to operator_account_id) instead of a transfers row and two postings rows;
 // dated rule state carries an expiry. Measured with better-sqlite3 alone (bench/PERFORMANCE.md):
 // 26–29 µs a tap with transfer + postings rows, 15–17 µs with the journal row.
-export const SCHEMA_VERSION = 2
+// v3 (issue #13 item 8): the admin audit trail, admin_audit (ledger-ddl.ts auditTableDdl).
+export const SCHEMA_VERSION = 3
 
 // The check reads balances through the view; on PostgreSQL it adds the hot accounts' shards.
 const DDL = `${ledgerTablesDdl('sqlite')}
 CREATE VIEW IF NOT EXISTS account_balances AS SELECT id, code, kind, balance FROM accounts;
-`
+${auditTableDdl('sqlite')}`
 
 // Indexes that need the v2 columns: created after the migration adds them to a v1 file.
 const DDL_V2_INDEXES = `
 CREATE INDEX IF NOT EXISTS card_state_by_expiry ON card_state (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
 `
 
-/** v1 → v2: add the journal columns and the state expiry. Old taps keep their postings rows. */
+/** Brings an older file to SCHEMA_VERSION, one version step at a time, each in its own transaction.
+ *  v1 → v2: add the journal columns and the state expiry. Old taps keep their postings rows. */
 function migrate (db: Db): void {
   const version = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() ?? SCHEMA_VERSION)
   if (version > SCHEMA_VERSION) throw new Error(`ledger schema version ${version} is newer than this program (${SCHEMA_VERSION})`)
@@ -41,10 +43,17 @@ function migrate (db: Db): void {
       if (!terminalColumns.has('card_authentication')) db.exec("ALTER TABLE terminals ADD COLUMN card_authentication TEXT CHECK (card_authentication IN ('optional', 'required'))")
       const stateColumns = new Set((db.prepare('PRAGMA table_info(card_state)').all() as Array<{ name: string }>).map(c => c.name))
       if (!stateColumns.has('expires_at_ms')) db.exec('ALTER TABLE card_state ADD COLUMN expires_at_ms INTEGER')
-      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run('2')
     })()
   }
   db.exec(DDL_V2_INDEXES)
+  // v2 → v3: the audit table (DDL above creates it on every open; this step owns the version).
+  if (version < 3) {
+    db.transaction(() => {
+      db.exec(auditTableDdl('sqlite'))
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run('3')
+    })()
+  }
 }
 
 export interface OpenOptions {

@@ -11,7 +11,8 @@ import {
 import type { AccountKind, CityCode } from '../rules/types.js'
 import { BackgroundCheckpointer } from './checkpoint-worker.js'
 import type {
-  BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapJob, TapResult, TerminalRecord
+  AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapJob,
+  TapResult, TerminalRecord
 } from './engine.js'
 import type { FaultPlan } from './fault-injection.js'
 import type { LedgerCheckReport } from './check.js'
@@ -33,6 +34,8 @@ export interface SqliteEngineOptions {
   onBatch?: (stats: BatchStats) => void
   /** PRAGMA quick_check at start (default); 'off' for a file just checked another way. */
   startCheck?: 'quick' | 'off'
+  /** Tests only: a lower bound of the audit trail than AUDIT_ROWS_MAX. */
+  auditRowsMax?: number
 }
 
 export class LedgerDamagedError extends Error {
@@ -105,32 +108,36 @@ export class SqliteEngine implements LedgerEngine {
 
   // Cards, credits, reversals, terminals: the writer, one transaction each
 
-  async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): Promise<CardView> {
-    return (await this.write<CardView>('createCard', [input, nowMs])).value
+  async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): Promise<CardView> {
+    return (await this.write<CardView>('createCard', [input, nowMs, audit])).value
   }
 
   async card (cardNo: string): Promise<CardView | undefined> {
     return (await this.write<CardView | null>('card', [cardNo])).value ?? undefined
   }
 
-  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView> {
-    return (await this.write<CardView>('setCardStatus', [cardNo, status])).value
+  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): Promise<CardView> {
+    return (await this.write<CardView>('setCardStatus', [cardNo, status, audit])).value
   }
 
-  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): Promise<CardView> {
-    return (await this.write<CardView>('credit', [cardNo, account, amount, reference, nowMs])).value
+  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): Promise<CardView> {
+    return (await this.write<CardView>('credit', [cardNo, account, amount, reference, nowMs, audit])).value
   }
 
   async reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult> {
     return (await this.write<ReversalResult>('reverseTap', [terminalId, tapId, nowMs])).value
   }
 
-  async registerTerminal (record: TerminalRecord): Promise<TerminalRecord> {
-    return (await this.write<TerminalRecord>('registerTerminal', [record])).value
+  async registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord> {
+    return (await this.write<TerminalRecord>('registerTerminal', [record, audit])).value
   }
 
-  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord> {
-    return (await this.write<TerminalRecord>('setTerminalStatus', [terminalId, status])).value
+  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled', audit?: AuditStamp): Promise<TerminalRecord> {
+    return (await this.write<TerminalRecord>('setTerminalStatus', [terminalId, status, audit])).value
+  }
+
+  async recordAudit (entry: AuditEntry): Promise<void> {
+    await this.write('recordAudit', [entry])
   }
 
   async terminals (): Promise<TerminalRecord[]> {
@@ -161,6 +168,10 @@ export class SqliteEngine implements LedgerEngine {
 
   async settlement (fromDate: string, toDate: string): Promise<SettlementRow[]> {
     return await this.read<SettlementRow[]>('settlement', [fromDate, toDate])
+  }
+
+  async auditTrail (query: AuditQuery): Promise<AuditRecord[]> {
+    return await this.read<AuditRecord[]>('auditTrail', [query])
   }
 
   // Faults (tests)
@@ -217,7 +228,9 @@ export class SqliteEngine implements LedgerEngine {
   }
 
   private async startWriter (): Promise<void> {
-    const data: WriterData = { dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true }
+    const data: WriterData = {
+      dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true, auditRowsMax: this.o.auditRowsMax
+    }
     const writer = new WorkerClient('the ledger writer', siblingModule('sqlite-writer'), data, WRITER_REQUESTS_IN_FLIGHT_MAX)
     void writer.exited.then(() => { if (!this.closed && this.writer === writer) this.scheduleRestart() })
     await Promise.race([writer.ready, writer.exited.then(code => { throw new Error(`the ledger writer exited (${code}) while starting`) })])

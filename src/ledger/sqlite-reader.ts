@@ -3,10 +3,11 @@
 // consistent snapshot per statement while the writer commits.
 import { parentPort, workerData } from 'node:worker_threads'
 import { TAPS_LISTED_MAX } from '../constants.js'
+import { auditPageArgs, auditPageSql, toAuditRecord } from './audit-trail.js'
 import { checkLedger } from './check.js'
 import { openLedgerDb } from './schema.js'
 import { settlement } from './settlement.js'
-import type { StoredTap } from './engine.js'
+import type { AuditQuery, StoredTap } from './engine.js'
 import type { ReaderData, WorkerRequest, WorkerResponse } from './writer-protocol.js'
 
 const port = parentPort
@@ -17,6 +18,7 @@ const cardExists = db.prepare('SELECT 1 FROM cards WHERE card_no = ?').pluck()
 const tapsOfCard = db.prepare(`SELECT terminal_id AS terminalId, tap_id AS tapId, card_no AS cardNo, scenario, city, decision, reason,
   amount, account, at, recorded_at AS recordedAt, reversal_transfer_id IS NOT NULL AS reversed
   FROM taps WHERE card_no = ? ORDER BY id LIMIT ?`)
+const auditPage = { all: db.prepare(auditPageSql(() => '?', false)), byTarget: db.prepare(auditPageSql(() => '?', true)) }
 
 port.on('message', (request: WorkerRequest) => {
   let response: WorkerResponse
@@ -44,6 +46,11 @@ function run (request: WorkerRequest): unknown {
       if (cardExists.get(a[0]) === undefined) return null
       const limit = Math.min(Number(a[1]), TAPS_LISTED_MAX)
       return (tapsOfCard.all(a[0], limit) as Array<Omit<StoredTap, 'reversed'> & { reversed: number }>).map(t => ({ ...t, reversed: t.reversed === 1 }))
+    }
+    case 'auditTrail': {
+      const query = a[0] as AuditQuery
+      const page = query.target === undefined ? auditPage.all : auditPage.byTarget
+      return (page.all(...auditPageArgs(query)) as Array<Parameters<typeof toAuditRecord>[0]>).map(toAuditRecord)
     }
     case 'close': return null
     default: throw new Error(`unknown reader operation ${request.op}`)

@@ -29,7 +29,7 @@ const fileDb = openLedgerDb(data.dbPath)
 const faults = data.faultInjection ? new FaultInjector() : undefined
 const db: Db = faults === undefined ? fileDb : withFaults(fileDb, faults)
 const catalogue = buildCatalogue(loadFixtures(data.fixturesDir))
-const store = new LedgerStore(db)
+const store = new LedgerStore(db, { auditRowsMax: data.auditRowsMax })
 const machine = new TapMachine({ store, catalogue, serialize: buildTapSerializer(loadSchemas(data.schemasDir)) })
 const ops = new WriterOps(store, catalogue)
 const begin = db.prepare('BEGIN IMMEDIATE')
@@ -130,13 +130,14 @@ function runOperation (request: WorkerRequest): void {
 function operation (request: WorkerRequest): unknown {
   const a = request.args as any[]
   switch (request.op) {
-    case 'createCard': return ops.createCard(a[0], a[1])
+    case 'createCard': return ops.createCard(a[0], a[1], a[2])
     case 'card': return ops.findCard(a[0]) ?? null
-    case 'setCardStatus': return ops.setCardStatus(a[0], a[1])
-    case 'credit': return ops.credit(a[0], a[1], a[2], a[3], a[4])
+    case 'setCardStatus': return ops.setCardStatus(a[0], a[1], a[2])
+    case 'credit': return ops.credit(a[0], a[1], a[2], a[3], a[4], a[5])
     case 'reverseTap': return ops.reverseTap(a[0], a[1], a[2])
-    case 'registerTerminal': return ops.registerTerminal(a[0])
-    case 'setTerminalStatus': return ops.setTerminalStatus(a[0], a[1])
+    case 'registerTerminal': return ops.registerTerminal(a[0], a[1])
+    case 'setTerminalStatus': return ops.setTerminalStatus(a[0], a[1], a[2])
+    case 'recordAudit': ops.recordAudit(a[0]); return null
     case 'terminals': return store.allTerminals()
     case 'counts': return { cards: store.countCards(), terminals: store.countTerminals() }
     case 'health': healthWrite.run(new Date(a[0] as number).toISOString()); return { writable: true, detail: 'ledger committed a write' }

@@ -5,8 +5,8 @@
 // drops it. So a failed commit can leave nothing behind in memory either.
 import { ACCOUNT_KINDS, type AccountKind, type CityCode, type TerminalLocation } from '../rules/types.js'
 import type { CardRecord } from '../rules/engine.js'
-import { CARD_CACHE_ENTRIES_MAX, TERMINAL_CACHE_ENTRIES_MAX } from '../constants.js'
-import type { StoredTap, TerminalFacts, TerminalRecord } from './engine.js'
+import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, CARD_CACHE_ENTRIES_MAX, TERMINAL_CACHE_ENTRIES_MAX } from '../constants.js'
+import type { AuditEntry, StoredTap, TerminalFacts, TerminalRecord } from './engine.js'
 import type { LedgerState } from './ledger-state.js'
 import type { Db } from './schema.js'
 import { accountCode, LedgerInvariantError, Postings, type AccountClass, type Leg, type TransferKind } from './postings.js'
@@ -90,9 +90,13 @@ export class LedgerStore implements LedgerState {
   /** Balance changes of the open transaction by account id, written once per account at the end. */
   private readonly batchDeltas = new Map<number, number>()
 
-  constructor (db: Db) {
+  /** The audit trail keeps this many newest rows (AUDIT_ROWS_MAX; tests lower it). */
+  private readonly auditRowsMax: number
+
+  constructor (db: Db, o: { auditRowsMax?: number } = {}) {
     this.db = db
     this.postings = new Postings(db)
+    this.auditRowsMax = o.auditRowsMax ?? AUDIT_ROWS_MAX
     this.s = {
       insertTerminal: db.prepare(`INSERT INTO terminals (terminal_id, city, scenario, operator, location, secret, status, created_at, card_authentication)
         VALUES (@terminalId, @city, @scenario, @operator, @location, @secret, @status, @createdAt, @cardAuthentication)`),
@@ -125,6 +129,11 @@ export class LedgerStore implements LedgerState {
       nonceUsed: db.prepare('SELECT 1 FROM qr_nonces WHERE nonce = ?').pluck(),
       insertNonce: db.prepare('INSERT INTO qr_nonces (nonce, expires_at_ms) VALUES (?, ?)'),
       purgeNonces: db.prepare('DELETE FROM qr_nonces WHERE nonce IN (SELECT nonce FROM qr_nonces WHERE expires_at_ms < ? LIMIT ?)'),
+      insertAudit: db.prepare(`INSERT INTO admin_audit (at_ms, actor, action, target_kind, target, request_id, client_ip, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Ids only rise (the newest row is never deleted, so SQLite never hands out an old id again):
+      // "the newest N rows" is "ids above the newest id less N".
+      purgeAudit: db.prepare('DELETE FROM admin_audit WHERE id IN (SELECT id FROM admin_audit WHERE id <= ? ORDER BY id LIMIT ?)'),
       countCards: db.prepare('SELECT COUNT(*) FROM cards').pluck(),
       countTerminals: db.prepare('SELECT COUNT(*) FROM terminals').pluck()
     }
@@ -349,6 +358,13 @@ export class LedgerStore implements LedgerState {
   /** Deletes at most `limit` nonces whose QR expired before `beforeMs`; returns how many. */
   purgeNonces (beforeMs: number, limit: number): number {
     return this.s.purgeNonces.run(beforeMs, limit).changes
+  }
+
+  // Admin audit trail
+
+  insertAudit (e: AuditEntry): void {
+    const id = Number(this.s.insertAudit.run(e.atMs, e.actor, e.action, e.targetKind, e.target, e.requestId, e.clientIp, JSON.stringify(e.detail)).lastInsertRowid)
+    this.s.purgeAudit.run(id - this.auditRowsMax, AUDIT_PURGE_PER_WRITE_MAX)
   }
 
   private cacheCard (cardNo: string, card: CardWithAccounts): void {

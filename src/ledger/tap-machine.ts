@@ -154,16 +154,13 @@ export class TapMachine {
     const balances = { ...card.balances }
     for (const p of decision.payments) balances[p.account] -= p.amount
     const first = decision.payments[0]!
-    const body: TapAnswer = {
-      tapId: tap.tapId,
-      decision: 'approved',
-      amount: total,
-      account: first.account,
-      balance: balances[first.account],
-      authCode: authCode(),
-      message: decision.message
+    const body: TapAnswer = { tapId: tap.tapId, decision: 'approved', amount: total, authCode: authCode(), message: decision.message }
+    // account and balance are optional in api-v1's answer: an identity counter gets neither.
+    if (scenario.module.identityOnly !== true) {
+      body.account = first.account
+      body.balance = balances[first.account]
+      if (decision.payments.length > 1) body.payments = decision.payments
     }
-    if (decision.payments.length > 1) body.payments = decision.payments
     if (decision.details !== undefined) body.details = decision.details
     const stateWrites = (decision.stateWrites ?? []).map(write => ({
       key: write.key,

@@ -1,10 +1,12 @@
 // The writer's non-tap operations: cards, credits, reversals, terminals. Each runs in its own
 // transaction (the writer wraps it in a savepoint-free BEGIN…COMMIT and rolls back on any throw),
 // so a refused operation leaves nothing behind: not in the file, not in the writer's caches.
+// An admin change given an AuditStamp writes its audit row last, once the change succeeded, in the
+// same transaction: a refusal throws before it, a failed commit takes both away.
 import { conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode } from '../rules/types.js'
-import type { CardInput, CardView, ReversalResult, TapAnswer, TerminalRecord } from './engine.js'
+import type { AuditAction, AuditEntry, AuditStamp, CardInput, CardView, ReversalResult, TapAnswer, TerminalRecord } from './engine.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
 import type { LedgerState } from './ledger-state.js'
 import type { CardWithAccounts, MoneyLeg, RecordedTap } from './store.js'
@@ -18,7 +20,7 @@ export class WriterOps {
     this.catalogue = catalogue
   }
 
-  createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number): CardView {
+  createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): CardView {
     const { store } = this
     const nowIso = new Date(nowMs).toISOString()
     if (store.cardExists(input.cardNo)) throw conflict(`card ${maskCardNo(input.cardNo)} already exists`)
@@ -39,6 +41,8 @@ export class WriterOps {
       if (store.credit(reference) !== undefined) throw conflict(`credit reference ${reference} is already used`)
       this.postCredit(input.cardNo, account as AccountKind, amount, reference, nowIso)
     }
+    // Amounts and the issuer, not the holder's birth date or categories.
+    this.audit(audit, 'card.create', { card: input.cardNo }, { issuer: input.issuer, status: input.status ?? 'active', openingBalances: input.accounts ?? {} })
     return this.cardView(input.cardNo)
   }
 
@@ -53,22 +57,24 @@ export class WriterOps {
     return card === undefined ? undefined : viewOf(card, this.catalogue.cityByIssuer.get(card.issuer) ?? '')
   }
 
-  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): CardView {
+  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): CardView {
+    const from = this.store.card(cardNo)?.status
     if (!this.store.setCardStatus(cardNo, status)) throw notFound('card not found')
+    this.audit(audit, 'card.status', { card: cardNo }, { from, to: status })
     return this.cardView(cardNo)
   }
 
   /** Adds funds; idempotent on `reference` (same reference, same credit → no second posting). */
-  credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number): CardView {
+  credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): CardView {
     if (!this.store.cardExists(cardNo)) throw notFound('card not found')
     const previous = this.store.credit(reference)
-    if (previous !== undefined) {
-      if (previous.card_no !== cardNo || previous.account !== account || previous.amount !== amount) {
-        throw conflict(`credit reference ${reference} was already used for another credit`)
-      }
-      return this.cardView(cardNo)
+    if (previous !== undefined && (previous.card_no !== cardNo || previous.account !== account || previous.amount !== amount)) {
+      throw conflict(`credit reference ${reference} was already used for another credit`)
     }
-    this.postCredit(cardNo, account, amount, reference, new Date(nowMs).toISOString())
+    if (previous === undefined) this.postCredit(cardNo, account, amount, reference, new Date(nowMs).toISOString())
+    // A repeat is recorded too (it was asked for), marked so: it moved no money.
+    const storedReference = audit === undefined ? reference : reference.split(cardNo).join(audit.target)
+    this.audit(audit, 'card.credit', { card: cardNo }, { account, amount, reference: storedReference, repeat: previous !== undefined })
     return this.cardView(cardNo)
   }
 
@@ -90,17 +96,36 @@ export class WriterOps {
     return result
   }
 
-  registerTerminal (record: TerminalRecord): TerminalRecord {
+  registerTerminal (record: TerminalRecord, audit?: AuditStamp): TerminalRecord {
     if (this.store.terminal(record.terminalId) !== undefined) throw conflict(`terminal ${record.terminalId} already exists`)
     this.store.insertTerminal(record)
+    // Never the secret.
+    const { city, scenario, operator, location } = record
+    this.audit(audit, 'terminal.register', { terminal: record.terminalId }, { city, scenario, operator, location, ...(record.cardAuthentication === undefined ? {} : { cardAuthentication: record.cardAuthentication }) })
     return record
   }
 
-  setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): TerminalRecord {
+  setTerminalStatus (terminalId: string, status: 'active' | 'disabled', audit?: AuditStamp): TerminalRecord {
     const record = this.store.terminal(terminalId)
     if (record === undefined) throw notFound('terminal not found')
     this.store.setTerminalStatus(terminalId, status)
+    this.audit(audit, 'terminal.status', { terminal: terminalId }, { from: record.status, to: status })
     return { ...record, status }
+  }
+
+  /** An admin act with no ledger change of its own (a QR minted): the row alone. */
+  recordAudit (entry: AuditEntry): void {
+    this.store.insertAudit(entry)
+  }
+
+  private audit (stamp: AuditStamp | undefined, action: AuditAction, of: { card: string } | { terminal: string }, detail: Record<string, unknown>): void {
+    if (stamp === undefined) return
+    const { role, requestId, clientIp, atMs, target } = stamp
+    // The stamp's target was computed by the service; a card number in clear must never land in
+    // the trail, whoever called.
+    if ('card' in of && target.includes(of.card)) throw new LedgerInvariantError('an audit row would hold a card number in clear')
+    if ('terminal' in of && target !== of.terminal) throw new LedgerInvariantError('an audit row names another terminal')
+    this.store.insertAudit({ atMs, actor: role, action, targetKind: 'card' in of ? 'card' : 'terminal', target, requestId, clientIp, detail })
   }
 
   /** The opposite legs of a tap's transfer: journal columns (v2) or postings rows (v1 taps). */

@@ -18,6 +18,8 @@ export interface WriterData {
   fixturesDir: string
   schemasDir: string
   faultInjection: boolean
+  /** The audit trail's bound (AUDIT_ROWS_MAX unless a test lowers it). */
+  auditRowsMax?: number
 }
 
 export interface ReaderData {

@@ -72,8 +72,9 @@ export function unmetRequirement (eligibility: Eligibility | undefined, card: Ca
   if (categoriesAny !== undefined && !categoriesAny.some(category => hasCategory(card, category))) {
     return { requirement: 'categoriesAny', categoriesAny }
   }
-  const excluded = categoriesNone?.find(category => hasCategory(card, category))
-  if (excluded !== undefined) return { requirement: 'categoriesNone', category: excluded }
+  // The tariff's list, not which of the holder's categories matched: the counter learns that the
+  // holder is outside the service, not that they are (say) a retiree.
+  if (categoriesNone?.some(category => hasCategory(card, category)) === true) return { requirement: 'categoriesNone', categoriesNone }
   return null
 }
 
@@ -132,5 +133,6 @@ export const identityCheck: RuleModule<IdentityTariff | undefined> = {
   contextSchema,
   reasons: REASONS,
   reversible: false,
+  identityOnly: true,
   decide
 }

@@ -134,6 +134,10 @@ export interface RuleModule<Tariff = unknown> {
   reasons: Record<string, Message>
   /** Whether an approved tap of this module may be reversed (e.g. pharmacy settlement cancel). */
   reversible: boolean
+  /** The terminal only needs to know the card proved its holder (an HR or government counter):
+   *  its answers carry no account, balance or payments (tap-machine.ts), and the module's details
+   *  name no holder category. A counter that never takes money has no business reading a balance. */
+  identityOnly?: boolean
   /** Request-shape checks JSON Schema cannot express (a basket's amount = the sum of its items).
    *  A message here is a 400 BAD_REQUEST: the tap is bad input, not a decision, and nothing is recorded. */
   checkRequest?: (tap: { amount: number | null, context: Record<string, unknown> }) => string | undefined

@@ -4,11 +4,18 @@
 import { randomBytes } from 'node:crypto'
 import type { CardAuthKeys } from '../cards/card-auth.js'
 import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
-import { HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX } from '../constants.js'
+import {
+  AUDIT_PAGE_ROWS_MAX, HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX,
+  TAP_QUEUE_DEPTH_MAX
+} from '../constants.js'
 import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
-import type { CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapOutcome, TapRequest, TerminalRecord } from '../ledger/engine.js'
+import type {
+  AdminActor, AuditQuery, AuditRecord, AuditStamp, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapOutcome, TapRequest,
+  TerminalRecord
+} from '../ledger/engine.js'
+import { cardTokenizer, type CardTokenizer } from '../log.js'
 import type { LedgerCheckReport } from '../ledger/check.js'
 import type { SettlementRow } from '../ledger/settlement.js'
 import { prepareTapJob, type TapCheckContext } from './tap-checks.js'
@@ -35,6 +42,9 @@ export interface ServiceOptions {
   nowMs?: () => number
   batchSizeMax?: number
   queueDepthMax?: number
+  /** The card tokens of the logs (CARD_TOKEN_KEY): the audit trail names a card by its token, so
+   *  one card's rows join its log lines. Unset: a random key (tests). */
+  cardToken?: CardTokenizer
 }
 
 export class Service {
@@ -47,6 +57,7 @@ export class Service {
   private readonly queue: TapQueue
   private readonly registry: TerminalRegistry
   private readonly queueDepthMax: number
+  private readonly cardToken: CardTokenizer
   private lastHealth: { atMs: number, health: EngineHealth } | undefined
   private healthProbe: Promise<EngineHealth> | undefined
 
@@ -58,6 +69,7 @@ export class Service {
     this.checkContext = { catalogue: o.catalogue, qrKeys: o.qrKeys, cardAuthKeys: o.cardAuthKeys }
     this.nowMs = o.nowMs ?? Date.now
     this.queueDepthMax = o.queueDepthMax ?? TAP_QUEUE_DEPTH_MAX
+    this.cardToken = o.cardToken ?? cardTokenizer()
     this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: this.queueDepthMax })
     this.registry = new TerminalRegistry(terminals)
     // Several processes on one ledger: what another one registered or changed reaches this one.
@@ -95,7 +107,7 @@ export class Service {
     return this.registry.get(terminalId)
   }
 
-  async registerTerminal (input: TerminalInput): Promise<TerminalRecord> {
+  async registerTerminal (input: TerminalInput, actor?: AdminActor): Promise<TerminalRecord> {
     if (this.registry.has(input.terminalId)) throw conflict(`terminal ${input.terminalId} already exists`)
     const record: TerminalRecord = {
       terminalId: input.terminalId,
@@ -108,13 +120,13 @@ export class Service {
       createdAt: new Date(this.nowMs()).toISOString(),
       ...(input.cardAuthentication === undefined ? {} : { cardAuthentication: input.cardAuthentication })
     }
-    this.registry.committed(await this.engine.registerTerminal(record))
+    this.registry.committed(await this.engine.registerTerminal(record, this.stamp(actor, record.terminalId)))
     return record
   }
 
-  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): Promise<TerminalRecord> {
+  async setTerminalStatus (terminalId: string, status: 'active' | 'disabled', actor?: AdminActor): Promise<TerminalRecord> {
     if (!this.registry.has(terminalId)) throw notFound('terminal not found')
-    const updated = await this.engine.setTerminalStatus(terminalId, status)
+    const updated = await this.engine.setTerminalStatus(terminalId, status, this.stamp(actor, terminalId))
     this.registry.committed(updated)
     return updated
   }
@@ -139,13 +151,13 @@ export class Service {
 
   // Cards
 
-  async createCard (input: CardInput): Promise<CardView> {
+  async createCard (input: CardInput, actor?: AdminActor): Promise<CardView> {
     const issuerCity = this.catalogue.cityByIssuer.get(input.issuer)
     if (issuerCity === undefined) throw badRequest(`issuer ${input.issuer} is not one of the programme's issuers`)
     for (const date of [input.holder?.birthDate, input.expiresOn]) {
       if (date !== undefined && !isCalendarDate(date)) throw badRequest(`${date} is not a calendar date`)
     }
-    return await this.engine.createCard({ ...input, issuerCity }, this.nowMs())
+    return await this.engine.createCard({ ...input, issuerCity }, this.nowMs(), this.cardStamp(actor, input.cardNo))
   }
 
   async cardView (cardNo: string): Promise<CardView> {
@@ -154,21 +166,53 @@ export class Service {
     return card
   }
 
-  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): Promise<CardView> {
-    return await this.engine.setCardStatus(cardNo, status)
+  async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', actor?: AdminActor): Promise<CardView> {
+    return await this.engine.setCardStatus(cardNo, status, this.cardStamp(actor, cardNo))
   }
 
   /** Adds funds; idempotent on `reference` (same reference, same credit → no second posting). */
-  async credit (cardNo: string, account: AccountKind, amount: number, reference: string): Promise<CardView> {
-    return await this.engine.credit(cardNo, account, amount, reference, this.nowMs())
+  async credit (cardNo: string, account: AccountKind, amount: number, reference: string, actor?: AdminActor): Promise<CardView> {
+    return await this.engine.credit(cardNo, account, amount, reference, this.nowMs(), this.cardStamp(actor, cardNo))
   }
 
-  async mintQr (cardNo: string, ttlSeconds: number): Promise<{ qr: string, expiresAt: string }> {
+  /** A QR lets its bearer pay as the card: minting one is audited like a change, and the QR is
+   *  handed out only once its audit row is committed. */
+  async mintQr (cardNo: string, ttlSeconds: number, actor?: AdminActor): Promise<{ qr: string, expiresAt: string }> {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > QR_TTL_SECONDS_MAX) throw badRequest(`ttlSeconds must be 1..${QR_TTL_SECONDS_MAX}`)
     const card = await this.cardView(cardNo)
     if (!this.qrKeys.privateKeys.has(card.issuer)) throw forbidden(`no QR signing key is configured for issuer ${card.issuer}`)
     const expiresAtMs = Math.floor((this.nowMs() + ttlSeconds * 1000) / 1000) * 1000
-    return { qr: mintQr(this.qrKeys, card.cardNo, card.issuer, expiresAtMs), expiresAt: new Date(expiresAtMs).toISOString() }
+    const qr = mintQr(this.qrKeys, card.cardNo, card.issuer, expiresAtMs)
+    const stamp = this.cardStamp(actor, cardNo)
+    if (stamp !== undefined) {
+      const { role, atMs, target, requestId, clientIp } = stamp
+      await this.engine.recordAudit({ atMs, actor: role, action: 'card.qr', targetKind: 'card', target, requestId, clientIp, detail: { ttlSeconds } })
+    }
+    return { qr, expiresAt: new Date(expiresAtMs).toISOString() }
+  }
+
+  // Admin audit trail
+
+  /** A page of the trail, newest first. `before` is the id cursor (exclusive); `target` a terminal
+   *  id or a card token. */
+  async auditTrail (query: AuditQuery): Promise<AuditRecord[]> {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1 || query.limit > AUDIT_PAGE_ROWS_MAX) throw badRequest(`limit must be 1..${AUDIT_PAGE_ROWS_MAX}`)
+    if (query.before !== undefined && (!Number.isSafeInteger(query.before) || query.before < 1)) throw badRequest('before must be a positive integer id')
+    return await this.engine.auditTrail(query)
+  }
+
+  /** A card as the logs and the audit trail name it. */
+  cardTokenOf (cardNo: string): string {
+    return this.cardToken(cardNo)
+  }
+
+  /** The audit stamp of a change to a card: the card as its token, never its number. */
+  private cardStamp (actor: AdminActor | undefined, cardNo: string): AuditStamp | undefined {
+    return actor === undefined ? undefined : this.stamp(actor, this.cardToken(cardNo))
+  }
+
+  private stamp (actor: AdminActor | undefined, target: string): AuditStamp | undefined {
+    return actor === undefined ? undefined : { ...actor, atMs: this.nowMs(), target }
   }
 
   // Reports and health

@@ -22,6 +22,55 @@ export interface Contract {
 
 }
 /**
+ * One entry per admin change (and per card QR minted), written in the change's own transaction. Cards are named by their token (the logs' card_…), never their number. nextBefore is present when the page is full: pass it as ?before= for the next (older) page.
+ * 
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "AuditResponse".
+ */
+export interface AuditResponse {
+entries: {
+/**
+ * rises with every entry; the page cursor
+ */
+id: number
+/**
+ * when the change was made (RFC 3339, UTC)
+ */
+at: string
+/**
+ * the same instant in Unix ms
+ */
+atMs: number
+/**
+ * the bearer's role, never its token
+ */
+actor: ("admin" | "ops")
+action: ("card.create" | "card.status" | "card.credit" | "card.qr" | "terminal.register" | "terminal.status")
+target: {
+kind: ("card" | "terminal")
+/**
+ * a terminal id, or a card token
+ */
+id: string
+}
+/**
+ * X-Request-Id of the request: its log lines carry it as reqId
+ */
+requestId: string
+/**
+ * the peer address of the request
+ */
+clientIp: string
+/**
+ * what changed: status from/to, credit account/amount/reference/repeat, opening balances, a terminal's registration (never its secret), a QR's ttlSeconds
+ */
+detail: {
+[k: string]: unknown
+}
+}[]
+nextBefore?: number
+}
+/**
  * This interface was referenced by `Contract`'s JSON-Schema
  * via the `definition` "CardPatch".
  */

@@ -86,6 +86,9 @@ t.test('bad headers, content types, methods and URLs: 4xx with the error body', 
     { name: 'percent garbage', method: 'GET', url: '/v1/admin/cards/%E0%A4%A', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
     { name: 'admin body not json', method: 'POST', url: '/v1/admin/cards', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: '{"cardNo":' },
     { name: 'credit with string amount', method: 'POST', url: '/v1/admin/cards/JN0000001/credits', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: '{"account":"bank","amount":"100","reference":"r1"}' },
+    { name: 'terminal patch with unknown field', method: 'PATCH', url: '/v1/admin/terminals/jinan-bus-01', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: '{"status":"disabled","by":"me"}' },
+    { name: 'audit page too large', method: 'GET', url: '/v1/admin/audit?limit=100000', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+    { name: 'audit cursor not a number', method: 'GET', url: '/v1/admin/audit?before=1e3', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
     { name: 'batch body too large', url: '/v1/taps/batch', headers: { ...good, 'content-type': 'application/json' }, payload: JSON.stringify({ taps: [valid()], pad: 'x'.repeat(600_000) }) }
   ]
   for (const c of cases) {
@@ -94,6 +97,7 @@ t.test('bad headers, content types, methods and URLs: 4xx with the error body', 
     t.type(r.json().error?.code, 'string', `${c.name}: error body`)
   }
   t.equal((await h.admin('GET', '/v1/admin/cards/JN0000001')).json.balances.bank, 50000)
+  t.same((await h.admin('GET', '/v1/admin/audit')).json.entries, [], 'no admin change was recorded: none happened')
 })
 
 t.test('oversized and garbage requests over a real socket keep the service up', async t => {

@@ -77,7 +77,7 @@ const eligibility: Array<{ name: string, tap: Tap, expect: Record<string, unknow
   { name: 'registering employment on the 16th birthday', tap: { scenario: 'employment-registration', on: '2026-05-20', card: { ...worker, birthDate: '2010-05-20' } }, expect: { decision: 'approved' } },
   { name: 'the day before the 16th birthday', tap: { scenario: 'employment-registration', on: '2026-05-19', card: { ...worker, birthDate: '2010-05-20' } }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE' } },
   // SPC labour-dispute interpretation (I) art. 32: a pensioner's new work is a labour-service relation.
-  { name: 'a pensioner does not register employment', tap: { scenario: 'employment-registration', card: zhengzhouCard }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'categoriesNone', category: 'retiree' } } },
+  { name: 'a pensioner does not register employment', tap: { scenario: 'employment-registration', card: zhengzhouCard }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'categoriesNone', categoriesNone: ['retiree'] } } },
   { name: 'an unknown birth date cannot prove working age', tap: { scenario: 'employment-registration', card: { ...worker, birthDate: null } }, expect: { decision: 'declined', reason: 'NOT_ELIGIBLE', details: { requirement: 'birthDate' } } },
   // Resident medical insurance enrols newborns: anyone may register.
   { name: 'a child registers for insurance', tap: { scenario: 'insurance-registration', card: child }, expect: { decision: 'approved' } },
