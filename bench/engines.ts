@@ -187,7 +187,7 @@ async function loadRuns (name: string, envs: Array<Record<string, string>>, data
     for (const [i, env] of envs.entries()) {
       servers.push(await startServer({
         script: 'src/main.ts',
-        env: { PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: 'bench-admin-token', SEED: 'none', LOG_LEVEL: 'info', DB_PATH: join(workDir, `${name}-${i}.db`), CARD_TOKEN_KEY: 'bench-card-token-key-0123456789abcdef-0123', ...env },
+        env: { PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: 'bench-admin-token', SEED: 'none', LOG_LEVEL: 'info', DB_PATH: join(workDir, `${name}-${i}.db`), CARD_TOKEN_KEY: 'bench-card-token-key-0123456789abcdef-0123', TERMINAL_SECRETS_KEY: 'bench-terminal-secrets-key-0123456789abcdef', ...env },
         logPath: join(workDir, `${name}-${i}.log`),
         readyMsMax: 60_000
       }))

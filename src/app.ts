@@ -1,5 +1,7 @@
 // Builds the service: the ledger engine, the service layer, the catalogue, logging, metrics and the
 // three route plugins (public, terminal, admin). Tests boot this same app with `inject` or port 0.
+import { SecretBox } from './auth/secret-box.js'
+import { terminalSecretsKey } from './ops/card-token-key.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Server } from 'node:http'
 import type { DestinationStream, Logger } from 'pino'
@@ -65,6 +67,9 @@ export interface AppOptions {
   cardTokenKey?: Buffer
   /** Tests only: a lower bound of the admin audit trail than AUDIT_ROWS_MAX. */
   auditRowsMax?: number
+  /** Key material sealing terminal secrets in the ledger (TERMINAL_SECRETS_KEY); unset: the key
+   *  file beside DB_PATH (src/ops/card-token-key.ts terminalSecretsKey), created once. */
+  terminalSecretsKey?: Buffer
 }
 
 export interface App {
@@ -137,6 +142,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
     metrics?.commitSeconds.observe(commitMs / 1000)
   }
   let logger: ReturnType<typeof createLogger> | undefined
+  // Before the engine opens: a bad key file is refused with nothing to clean up.
+  const secretBox = new SecretBox(o.terminalSecretsKey ?? terminalSecretsKey({ envValue: undefined, dbPath: o.dbPath }).key)
   const engine: LedgerEngine = o.databaseUrl === undefined
     ? await SqliteEngine.open({
       dbPath: o.dbPath,
@@ -156,8 +163,11 @@ export async function buildApp (o: AppOptions): Promise<App> {
       auditRowsMax: o.auditRowsMax
     })
   const cardToken = cardTokenizer(o.cardTokenKey)
+  // A refusal to start (a secret that does not open) must not leave the engine's threads, lock and
+  // connections behind it.
   const service = await Service.create({
     engine,
+    secretBox,
     cardToken,
     catalogue,
     qrKeys: issuerKeys.qr,
@@ -165,7 +175,11 @@ export async function buildApp (o: AppOptions): Promise<App> {
     nowMs,
     batchSizeMax: o.batchSizeMax,
     queueDepthMax: o.queueDepthMax
+  }).catch(async (error: unknown) => {
+    await engine.close().catch(() => {})
+    throw error
   })
+
   metrics = createMetrics(() => service.queueDepth)
   const seeded = o.seed === 'demo' ? await seedDemo(service, fixtures) : { terminals: 0, cards: 0 }
 

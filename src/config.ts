@@ -16,6 +16,8 @@ export interface ServiceConfig {
   opsToken: string | undefined
   /** CARD_TOKEN_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
   cardTokenKey: string | undefined
+  /** TERMINAL_SECRETS_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
+  terminalSecretsKey: string | undefined
   /** DATABASE_URL (api-v1.1): the PostgreSQL ledger; unset: the embedded SQLite ledger at dbPath. */
   databaseUrl: string | undefined
   /** SERVICE_PROCESSES: how many processes share the ledger; each enforces 1/N of a terminal's
@@ -44,6 +46,7 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
     issuerKeysFile: env.ISSUER_KEYS_FILE === undefined || env.ISSUER_KEYS_FILE === '' ? undefined : env.ISSUER_KEYS_FILE,
     opsToken,
     cardTokenKey: env.CARD_TOKEN_KEY,
+    terminalSecretsKey: env.TERMINAL_SECRETS_KEY,
     databaseUrl: env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
     serviceProcesses: serviceProcesses(env.SERVICE_PROCESSES)
   }

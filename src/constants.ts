@@ -82,6 +82,11 @@ export const CHECKPOINT_INTERVAL_MS = 5
  *  for its commit (an fsync, and with a synchronous standby a network round trip), the next one
  *  reads and decides. */
 export const PG_TAP_CONNECTIONS = 2
+/** Longest a terminal's old secret is still accepted after a rotation: a week is time enough to
+ *  reach a bus that only syncs at its depot, short enough that a leaked old secret dies soon. */
+export const TERMINAL_SECRET_OVERLAP_S_MAX = 7 * 24 * 3600
+/** The overlap of a rotation that names none. */
+export const TERMINAL_SECRET_OVERLAP_S_DEFAULT = 24 * 3600
 /** Waiting tap calls a lane looks through for ones whose cards no other lane has in flight
  *  (pg-engine.ts pump): bounds the work of forming a batch when many calls wait on a few cards. */
 export const PG_PENDING_SCAN_CALLS_MAX = 4 * TAP_BATCH_SIZE_MAX
@@ -116,6 +121,7 @@ assertRelation(AT_PAST_MS_MAX_UPLOAD >= AT_PAST_MS_MAX_ONLINE, 'uploads may be o
 assertRelation(TAP_BODY_BYTES_MAX * TAP_UPLOAD_ITEMS_MAX / 4 <= BATCH_BODY_BYTES_MAX, 'an upload of typical taps fits its body limit')
 assertRelation(CARD_CACHE_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s cards fit in the cache')
 assertRelation(PG_TAP_CONNECTIONS >= 1 && PG_POOL_CONNECTIONS_MAX >= 1, 'the PostgreSQL engine has connections for taps and for admin')
+assertRelation(TERMINAL_SECRET_OVERLAP_S_DEFAULT <= TERMINAL_SECRET_OVERLAP_S_MAX, 'the default overlap is allowed')
 assertRelation(PG_PENDING_SCAN_CALLS_MAX >= TAP_BATCH_SIZE_MAX, 'a lane can fill a whole batch from the calls it scans')
 assertRelation(PG_RETRIES_MAX >= 1 && PG_RETRIES_MAX <= 10, 'bounded retries')
 assertRelation(PG_LOCK_WAIT_MS_MAX < PG_STATEMENT_MS_MAX, 'a lock wait fails before the statement times out')

@@ -2,7 +2,7 @@
 import { HTTP_LIMITS } from './api/http-limits.js'
 import { buildApp } from './app.js'
 import { configFromEnv } from './config.js'
-import { cardTokenKey } from './ops/card-token-key.js'
+import { cardTokenKey, terminalSecretsKey } from './ops/card-token-key.js'
 import { logDestination } from './log.js'
 
 const HELP = `usage: npm start  (production: npm run build && npm run start:prod)
@@ -15,6 +15,9 @@ The yikatong auth service. Configured by environment variables:
   OPS_TOKEN       read-only ops role for the console, settlement and ledger check (unset: none)
   CARD_TOKEN_KEY  key of the card tokens in logs and the console, >= 32 characters
                   (unset: a key file card-token.key beside DB_PATH, created once)
+  TERMINAL_SECRETS_KEY  key sealing terminal secrets in the ledger, >= 32 characters
+                  (unset: terminal-secrets.key beside DB_PATH, created once; processes sharing
+                  one PostgreSQL ledger on several machines must all be given the same)
 Answers /healthz, /readyz, /metrics, /docs, /console once it prints "yikatong listening on URL".`
 
 // Longer than a request may take (src/api/http-limits.ts asserts it), so every request in flight
@@ -28,12 +31,14 @@ async function main (): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) { process.stdout.write(HELP + '\n'); return }
   const config = configFromEnv(process.env)
   const key = cardTokenKey({ envValue: config.cardTokenKey, dbPath: config.dbPath })
+  const secretsKey = terminalSecretsKey({ envValue: config.terminalSecretsKey, dbPath: config.dbPath })
   const logStream = logDestination()
   const { app, logger, seeded, issuerKeys, shutdown } = await buildApp({
     dbPath: config.dbPath,
     adminToken: config.adminToken,
     opsToken: config.opsToken,
     cardTokenKey: key.key,
+    terminalSecretsKey: secretsKey.key,
     seed: config.seed,
     logLevel: config.logLevel,
     issuerKeysFile: config.issuerKeysFile,
@@ -52,7 +57,7 @@ async function main (): Promise<void> {
   }
   process.on('uncaughtException', die('uncaught exception'))
   process.on('unhandledRejection', die('unhandled rejection'))
-  logger.info({ cardTokenKeySource: key.source }, 'card tokens keyed')
+  logger.info({ cardTokenKeySource: key.source, terminalSecretsKeySource: secretsKey.source }, 'card tokens and terminal secrets keyed')
   if (seeded.cards > 0) logger.info(seeded, 'loaded demo data into an empty ledger')
   if (issuerKeys.file === null) logger.warn('no issuer keys (ISSUER_KEYS_FILE unset, SEED=none): QR taps are QR_INVALID, card proofs CARD_AUTH_FAILED')
   else logger.info({ file: issuerKeys.file, generated: issuerKeys.generated, keyIds: issuerKeys.keyIds }, issuerKeys.generated ? 'generated issuer keys for this deployment' : 'issuer keys loaded')
@@ -87,7 +92,7 @@ async function main (): Promise<void> {
 main().catch((error: unknown) => {
   // A refusal the operator must act on (another process holds the ledger, a bad key file) is said
   // plainly; anything else with its stack.
-  const known = typeof (error as { code?: unknown }).code === 'string' && ['LEDGER_LOCKED', 'LEDGER_DAMAGED'].includes((error as { code: string }).code)
+  const known = typeof (error as { code?: unknown }).code === 'string' && ['LEDGER_LOCKED', 'LEDGER_DAMAGED', 'TERMINAL_SECRET_SEALED_OTHERWISE', 'TERMINAL_SECRETS_KEY_INVALID', 'CARD_TOKEN_KEY_INVALID'].includes((error as { code: string }).code)
   process.stderr.write(`yikatong failed to start: ${error instanceof Error ? (known ? error.message : error.stack ?? error.message) : String(error)}\n`)
   process.exit(1)
 })

@@ -4,9 +4,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { adminRouteGuard } from '../auth/ops-role.js'
 import { CARD_NO_PATTERN } from '../cards/card-identity.js'
-import { AUDIT_PAGE_ROWS_DEFAULT } from '../constants.js'
+import { AUDIT_PAGE_ROWS_DEFAULT, TERMINAL_SECRET_OVERLAP_S_DEFAULT } from '../constants.js'
 import { notFound } from '../errors.js'
-import type { AdminActor, AuditRecord, CardInput } from '../ledger/engine.js'
+import type { AdminActor, AuditRecord, CardInput, TerminalRecord } from '../ledger/engine.js'
+import type { AuthTerminal } from '../auth/terminal-auth.js'
 import type { Service, TerminalInput } from '../service/service.js'
 import type { AccountKind } from '../rules/types.js'
 
@@ -72,16 +73,23 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
   }, async (request: FastifyRequest<TerminalParams>) => {
     const terminal = service.terminal(request.params.terminalId)
     if (terminal === undefined) throw notFound('terminal not found')
-    const { secret: _secret, ...view } = terminal
-    return view
+    return terminalView(terminal)
   })
 
   app.patch('/v1/admin/terminals/:terminalId', {
     schema: { params: terminalParams, body: { $ref: 'terminal-patch.json#' }, response: { 200: { $ref: 'terminal.json#' } } }
   }, async (request: FastifyRequest<TerminalParams & { Body: { status: 'active' | 'disabled' } }>) => {
-    const { secret: _secret, ...view } = await service.setTerminalStatus(request.params.terminalId, request.body.status, actorOf(request))
+    const view = terminalView(await service.setTerminalStatus(request.params.terminalId, request.body.status, actorOf(request)))
     logChange(request, 'terminal.status', view.terminalId)
     return view
+  })
+
+  app.post('/v1/admin/terminals/:terminalId/secret', {
+    schema: { params: terminalParams, body: { $ref: 'terminal-secret-rotation.json#' }, response: { 200: { $ref: 'terminal-secret.json#' } } }
+  }, async (request: FastifyRequest<TerminalParams & { Body: { overlapS?: number } | undefined }>) => {
+    const rotated = await service.rotateTerminalSecret(request.params.terminalId, request.body?.overlapS ?? TERMINAL_SECRET_OVERLAP_S_DEFAULT, actorOf(request))
+    logChange(request, 'terminal.secret', rotated.terminalId)
+    return rotated
   })
 
   app.post('/v1/admin/cards', {
@@ -201,4 +209,10 @@ function auditView (r: AuditRecord): Record<string, unknown> {
     clientIp: r.clientIp,
     detail: r.detail
   }
+}
+
+/** A terminal as admin reads it: never a secret, current or previous. */
+function terminalView (record: AuthTerminal): Omit<TerminalRecord, 'secret'> {
+  const { secret: _secret, previousSecret: _previous, previousSecretUntilMs: _until, ...view } = record
+  return view
 }

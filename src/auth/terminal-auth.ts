@@ -12,8 +12,15 @@ import type { RateLimiter } from './rate-limit.js'
 
 const TIMESTAMP = /^[0-9]{1,15}$/
 
+/** A terminal as authentication sees it: its secret in clear (opened from the ledger's sealed
+ *  value) and, during a rotation, the previous one with the moment it stops being accepted. */
+export interface AuthTerminal extends TerminalRecord {
+  previousSecret?: string
+  previousSecretUntilMs?: number
+}
+
 export interface TerminalAuthOptions {
-  lookup: (terminalId: string) => TerminalRecord | undefined
+  lookup: (terminalId: string) => AuthTerminal | undefined
   rateLimiter: RateLimiter
   nowMs: () => number
 }
@@ -49,11 +56,20 @@ export function verifyTerminalSignature (request: FastifyRequest, o: TerminalAut
   if (terminal === undefined || timestamp === undefined || signature === undefined) throw unauthenticated('unknown terminal')
   const nowMs = o.nowMs()
   const bodyHash = request.rawBodySha256 ?? bodySha256Hex(undefined)
-  const expected = signatureDigest(terminal.secret, request.method, request.url, timestamp, bodyHash)
-  if (!signatureMatches(expected, signature)) throw unauthenticated('bad signature')
+  if (!signedWithCurrentOrPrevious(terminal, nowMs, signature, s => signatureDigest(s, request.method, request.url, timestamp, bodyHash))) {
+    throw unauthenticated('bad signature')
+  }
   if (terminal.status !== 'active') throw forbidden('terminal is disabled')
   if (!o.rateLimiter.take(terminal.terminalId, nowMs)) throw new DomainError(ErrorCode.RATE_LIMITED, 'terminal is over its request rate')
   return terminal
+}
+
+/** The current secret; during a rotation's overlap, the previous one too (each compared in
+ *  constant time; which one matched is not told apart in the answer). */
+function signedWithCurrentOrPrevious (terminal: AuthTerminal, nowMs: number, signature: string, digest: (secret: string) => Buffer): boolean {
+  if (signatureMatches(digest(terminal.secret), signature)) return true
+  const previous = terminal.previousSecret
+  return previous !== undefined && nowMs < (terminal.previousSecretUntilMs ?? 0) && signatureMatches(digest(previous), signature)
 }
 
 export function authenticateTerminal (request: FastifyRequest, o: TerminalAuthOptions): TerminalRecord {

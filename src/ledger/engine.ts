@@ -123,7 +123,7 @@ export interface AdminActor { role: 'admin' | 'ops', requestId: string, clientIp
  *  when (the service's clock) and the target as it may be stored (a card as its token). */
 export interface AuditStamp extends AdminActor { atMs: number, target: string }
 
-export type AuditAction = 'card.create' | 'card.status' | 'card.credit' | 'card.qr' | 'terminal.register' | 'terminal.status'
+export type AuditAction = 'card.create' | 'card.status' | 'card.credit' | 'card.qr' | 'terminal.register' | 'terminal.status' | 'terminal.secret'
 
 /** One row of the admin audit trail. `detail` names what changed: never a secret, a card number
  *  or holder data. */
@@ -162,6 +162,8 @@ export interface LedgerEngine {
   reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult>
   registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord>
   setTerminalStatus (terminalId: string, status: 'active' | 'disabled', audit?: AuditStamp): Promise<TerminalRecord>
+  /** Stores a terminal's secret as given: the service hands it sealed (src/auth/secret-box.ts). */
+  setTerminalSecret (terminalId: string, storedSecret: string, audit?: AuditStamp, detail?: Record<string, unknown>): Promise<TerminalRecord>
   /** An admin act that changes no ledger row (minting a card's QR): its audit row alone, committed. */
   recordAudit (entry: AuditEntry): Promise<void>
   /** Reads off the writer: the audit trail, newest first. */

@@ -20,6 +20,7 @@ export interface LedgerState {
   terminal: (terminalId: string) => TerminalRecord | undefined
   insertTerminal: (record: TerminalRecord) => void
   setTerminalStatus: (terminalId: string, status: 'active' | 'disabled') => boolean
+  setTerminalSecret: (terminalId: string, storedSecret: string) => boolean
 
   // Cards and money
   card: (cardNo: string) => CardWithAccounts | undefined

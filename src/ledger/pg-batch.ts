@@ -169,6 +169,7 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
     [t.terminalId, t.city, t.scenario, t.operator, JSON.stringify(t.location), t.secret, t.status, t.createdAt, t.cardAuthentication ?? null])
   }
   for (const [terminalId, status] of writes.terminalStatus) q('UPDATE terminals SET status = $1 WHERE terminal_id = $2', [status, terminalId])
+  for (const [terminalId, secret] of writes.terminalSecrets) q('UPDATE terminals SET secret = $1 WHERE terminal_id = $2', [secret, terminalId])
   for (const { card, bankAccountId, medicalAccountId, createdAt } of writes.newCards) {
     q(`INSERT INTO cards (card_no, issuer, status, expires_on, birth_date, categories, bank_account_id, medical_account_id, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

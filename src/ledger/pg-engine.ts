@@ -266,6 +266,10 @@ export class PgEngine implements LedgerEngine {
     await this.operation({}, ops => { ops.recordAudit(entry) })
   }
 
+  async setTerminalSecret (terminalId: string, storedSecret: string, audit?: AuditStamp, detail?: Record<string, unknown>): Promise<TerminalRecord> {
+    return await this.operation({ terminals: [terminalId], lockTerminals: true }, ops => ops.setTerminalSecret(terminalId, storedSecret, audit, detail), [terminalId])
+  }
+
   async terminals (): Promise<TerminalRecord[]> {
     const rows = await this.withOpClient(async client => await client.query('SELECT * FROM terminals ORDER BY terminal_id'))
     return (rows.rows as Array<Record<string, string>>).map(toTerminal)

@@ -30,6 +30,7 @@ export interface Preloaded {
 export interface CollectedWrites {
   newTerminals: TerminalRecord[]
   terminalStatus: Map<string, 'active' | 'disabled'>
+  terminalSecrets: Map<string, string>
   newCards: Array<{ card: NewCard, bankAccountId: number, medicalAccountId: number, createdAt: string }>
   cardStatus: Map<string, 'active' | 'lost' | 'frozen'>
   taps: JournalTap[]
@@ -63,6 +64,7 @@ export class PreloadedState implements LedgerState {
     this.out = {
       newTerminals: [],
       terminalStatus: new Map(),
+      terminalSecrets: new Map(),
       newCards: [],
       cardStatus: new Map(),
       taps: [],
@@ -102,8 +104,10 @@ export class PreloadedState implements LedgerState {
 
   terminal (terminalId: string): TerminalRecord | undefined {
     const record = this.loaded.terminals.get(terminalId)
+    if (record === undefined) return undefined
     const status = this.out.terminalStatus.get(terminalId)
-    return record === undefined || status === undefined ? record : { ...record, status }
+    const secret = this.out.terminalSecrets.get(terminalId)
+    return status === undefined && secret === undefined ? record : { ...record, status: status ?? record.status, secret: secret ?? record.secret }
   }
 
   insertTerminal (record: TerminalRecord): void {
@@ -115,6 +119,12 @@ export class PreloadedState implements LedgerState {
   setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): boolean {
     if (!this.loaded.terminals.has(terminalId)) return false
     this.out.terminalStatus.set(terminalId, status)
+    return true
+  }
+
+  setTerminalSecret (terminalId: string, storedSecret: string): boolean {
+    if (!this.loaded.terminals.has(terminalId)) return false
+    this.out.terminalSecrets.set(terminalId, storedSecret)
     return true
   }
 

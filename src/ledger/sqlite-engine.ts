@@ -136,6 +136,10 @@ export class SqliteEngine implements LedgerEngine {
     return (await this.write<TerminalRecord>('setTerminalStatus', [terminalId, status, audit])).value
   }
 
+  async setTerminalSecret (terminalId: string, storedSecret: string, audit?: AuditStamp, detail?: Record<string, unknown>): Promise<TerminalRecord> {
+    return (await this.write<TerminalRecord>('setTerminalSecret', [terminalId, storedSecret, audit, detail])).value
+  }
+
   async recordAudit (entry: AuditEntry): Promise<void> {
     await this.write('recordAudit', [entry])
   }

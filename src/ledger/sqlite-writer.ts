@@ -137,6 +137,7 @@ function operation (request: WorkerRequest): unknown {
     case 'reverseTap': return ops.reverseTap(a[0], a[1], a[2])
     case 'registerTerminal': return ops.registerTerminal(a[0], a[1])
     case 'setTerminalStatus': return ops.setTerminalStatus(a[0], a[1], a[2])
+    case 'setTerminalSecret': return ops.setTerminalSecret(a[0], a[1], a[2], a[3])
     case 'recordAudit': ops.recordAudit(a[0]); return null
     case 'terminals': return store.allTerminals()
     case 'counts': return { cards: store.countCards(), terminals: store.countTerminals() }

@@ -101,6 +101,7 @@ export class LedgerStore implements LedgerState {
       insertTerminal: db.prepare(`INSERT INTO terminals (terminal_id, city, scenario, operator, location, secret, status, created_at, card_authentication)
         VALUES (@terminalId, @city, @scenario, @operator, @location, @secret, @status, @createdAt, @cardAuthentication)`),
       updateTerminalStatus: db.prepare('UPDATE terminals SET status = ? WHERE terminal_id = ?'),
+      updateTerminalSecret: db.prepare('UPDATE terminals SET secret = ? WHERE terminal_id = ?'),
       terminal: db.prepare('SELECT * FROM terminals WHERE terminal_id = ?'),
       allTerminals: db.prepare('SELECT * FROM terminals ORDER BY terminal_id'),
       insertCard: db.prepare(`INSERT INTO cards (card_no, issuer, status, expires_on, birth_date, categories, bank_account_id, medical_account_id, created_at)
@@ -193,6 +194,10 @@ export class LedgerStore implements LedgerState {
   setTerminalStatus (terminalId: string, status: 'active' | 'disabled'): boolean {
     this.terminals.delete(terminalId)
     return this.s.updateTerminalStatus.run(status, terminalId).changes === 1
+  }
+
+  setTerminalSecret (terminalId: string, storedSecret: string): boolean {
+    return this.s.updateTerminalSecret.run(storedSecret, terminalId).changes === 1
   }
 
   /** What the tap path needs of a terminal (never its secret), cached; bounded by the table. */

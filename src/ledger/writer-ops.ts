@@ -113,6 +113,15 @@ export class WriterOps {
     return { ...record, status }
   }
 
+  setTerminalSecret (terminalId: string, storedSecret: string, audit?: AuditStamp, detail: Record<string, unknown> = {}): TerminalRecord {
+    const record = this.store.terminal(terminalId)
+    if (record === undefined) throw notFound('terminal not found')
+    this.store.setTerminalSecret(terminalId, storedSecret)
+    // Never the secret, sealed or not.
+    this.audit(audit, 'terminal.secret', { terminal: terminalId }, detail)
+    return { ...record, secret: storedSecret }
+  }
+
   /** An admin act with no ledger change of its own (a QR minted): the row alone. */
   recordAudit (entry: AuditEntry): void {
     this.store.insertAudit(entry)

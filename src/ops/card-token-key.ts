@@ -2,9 +2,7 @@
 // outlive the process: with a new key per start, one card got a new token every restart and a day's
 // lines could not be joined to the next day's. Order: CARD_TOKEN_KEY, else a key file kept beside
 // the ledger (created once, mode 0600), so `npm start` is stable with no configuration.
-import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { keyFromEnvOrFile } from './key-file.js'
 
 export const CARD_TOKEN_KEY_CHARS_MIN = 32
 export const CARD_TOKEN_KEY_FILE = 'card-token.key'
@@ -14,19 +12,31 @@ export class CardTokenKeyError extends Error {
 }
 
 export function cardTokenKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
-  if (o.envValue !== undefined && o.envValue !== '') {
-    if (o.envValue.length < CARD_TOKEN_KEY_CHARS_MIN) throw new CardTokenKeyError(`CARD_TOKEN_KEY must be at least ${CARD_TOKEN_KEY_CHARS_MIN} characters`)
-    return { key: Buffer.from(o.envValue, 'utf8'), source: 'CARD_TOKEN_KEY' }
-  }
-  const file = join(dirname(o.dbPath), CARD_TOKEN_KEY_FILE)
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true })
-    // 'wx': two processes starting at once cannot both write a key; the loser reads the winner's.
-    try { writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' }) } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-  }
-  const text = readFileSync(file, 'utf8').trim()
-  if (text.length < CARD_TOKEN_KEY_CHARS_MIN) throw new CardTokenKeyError(`${file} holds fewer than ${CARD_TOKEN_KEY_CHARS_MIN} characters`)
-  return { key: Buffer.from(text, 'utf8'), source: file }
+  return keyFromEnvOrFile({
+    envName: 'CARD_TOKEN_KEY',
+    envValue: o.envValue,
+    dbPath: o.dbPath,
+    fileName: CARD_TOKEN_KEY_FILE,
+    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
+    fail: message => new CardTokenKeyError(message)
+  })
+}
+
+// The key that seals terminal secrets at rest (src/auth/secret-box.ts): TERMINAL_SECRETS_KEY, else
+// terminal-secrets.key beside the ledger. Lose it and every terminal must be given a new secret.
+export const TERMINAL_SECRETS_KEY_FILE = 'terminal-secrets.key'
+
+export class TerminalSecretsKeyError extends Error {
+  readonly code = 'TERMINAL_SECRETS_KEY_INVALID'
+}
+
+export function terminalSecretsKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
+  return keyFromEnvOrFile({
+    envName: 'TERMINAL_SECRETS_KEY',
+    envValue: o.envValue,
+    dbPath: o.dbPath,
+    fileName: TERMINAL_SECRETS_KEY_FILE,
+    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
+    fail: message => new TerminalSecretsKeyError(message)
+  })
 }

@@ -6,7 +6,7 @@ import type { CardAuthKeys } from '../cards/card-auth.js'
 import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
 import {
   AUDIT_PAGE_ROWS_MAX, HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX,
-  TAP_QUEUE_DEPTH_MAX
+  TAP_QUEUE_DEPTH_MAX, TERMINAL_SECRET_OVERLAP_S_MAX
 } from '../constants.js'
 import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
@@ -21,6 +21,8 @@ import type { SettlementRow } from '../ledger/settlement.js'
 import { prepareTapJob, type TapCheckContext } from './tap-checks.js'
 import { TapQueue } from './tap-queue.js'
 import { TerminalRegistry } from './terminal-registry.js'
+import { SecretBox, SecretBoxError } from '../auth/secret-box.js'
+import type { AuthTerminal } from '../auth/terminal-auth.js'
 
 export interface TerminalInput {
   terminalId: string
@@ -45,7 +47,12 @@ export interface ServiceOptions {
   /** The card tokens of the logs (CARD_TOKEN_KEY): the audit trail names a card by its token, so
    *  one card's rows join its log lines. Unset: a random key (tests). */
   cardToken?: CardTokenizer
+  /** Seals terminal secrets before the ledger stores them (TERMINAL_SECRETS_KEY or its key file). */
+  secretBox: SecretBox
 }
+
+/** What a rotation answers: the new secret, once, and until when the old one is still accepted. */
+export interface RotatedSecret { terminalId: string, secret: string, previousSecretValidUntil: string | null }
 
 export class Service {
   readonly engine: LedgerEngine
@@ -61,7 +68,10 @@ export class Service {
   private lastHealth: { atMs: number, health: EngineHealth } | undefined
   private healthProbe: Promise<EngineHealth> | undefined
 
-  private constructor (o: ServiceOptions, terminals: TerminalRecord[]) {
+  private readonly secretBox: SecretBox
+
+  private constructor (o: ServiceOptions, terminals: AuthTerminal[]) {
+    this.secretBox = o.secretBox
     this.engine = o.engine
     this.catalogue = o.catalogue
     this.qrKeys = o.qrKeys
@@ -73,12 +83,31 @@ export class Service {
     this.queue = new TapQueue(o.engine, { batchSizeMax: o.batchSizeMax ?? TAP_BATCH_SIZE_MAX, depthMax: this.queueDepthMax })
     this.registry = new TerminalRegistry(terminals)
     // Several processes on one ledger: what another one registered or changed reaches this one.
-    o.engine.watchTerminals?.(record => this.registry.committed(record))
+    o.engine.watchTerminals?.(record => {
+      // A row this process cannot open was altered (every process opened them all at start).
+      try { this.registry.committed(this.opened(record)) } catch (error) {
+        if (!(error instanceof SecretBoxError)) throw error
+        this.registry.forget(record.terminalId)
+      }
+    })
   }
 
+  /** Opens every terminal's sealed secret (refusing to start, by name, on one that does not open:
+   *  another key, an altered row) and seals any still stored in clear (a ledger from before). */
   static async create (o: ServiceOptions): Promise<Service> {
-    return new Service(o, await o.engine.terminals())
+    const terminals: AuthTerminal[] = []
+    for (const stored of await o.engine.terminals()) {
+      if (SecretBox.isSealed(stored.secret)) {
+        terminals.push(openedWith(o.secretBox, stored))
+        continue
+      }
+      const resealed = await o.engine.setTerminalSecret(stored.terminalId, o.secretBox.seal(stored.terminalId, { secret: stored.secret }))
+      terminals.push(openedWith(o.secretBox, resealed))
+    }
+    return new Service(o, terminals)
   }
+
+  private opened (record: TerminalRecord): AuthTerminal { return openedWith(this.secretBox, record) }
 
   // Taps
 
@@ -120,15 +149,34 @@ export class Service {
       createdAt: new Date(this.nowMs()).toISOString(),
       ...(input.cardAuthentication === undefined ? {} : { cardAuthentication: input.cardAuthentication })
     }
-    this.registry.committed(await this.engine.registerTerminal(record, this.stamp(actor, record.terminalId)))
+    const sealed = { ...record, secret: this.secretBox.seal(record.terminalId, { secret: record.secret }) }
+    this.registry.committed(this.opened(await this.engine.registerTerminal(sealed, this.stamp(actor, record.terminalId))))
     return record
   }
 
   async setTerminalStatus (terminalId: string, status: 'active' | 'disabled', actor?: AdminActor): Promise<TerminalRecord> {
     if (!this.registry.has(terminalId)) throw notFound('terminal not found')
-    const updated = await this.engine.setTerminalStatus(terminalId, status, this.stamp(actor, terminalId))
+    const updated = this.opened(await this.engine.setTerminalStatus(terminalId, status, this.stamp(actor, terminalId)))
     this.registry.committed(updated)
     return updated
+  }
+
+  /**
+   * A new secret for a terminal; the old one is still accepted for `overlapS` (0: at once no
+   * longer), so a fleet can be re-keyed without a window in which its taps are refused. The new
+   * secret is answered once and stored sealed. Two rotations at once through two processes: the
+   * later one wins, and the earlier answer's secret is the one no longer accepted.
+   */
+  async rotateTerminalSecret (terminalId: string, overlapS: number, actor?: AdminActor): Promise<RotatedSecret> {
+    const current = this.registry.get(terminalId)
+    if (current === undefined) throw notFound('terminal not found')
+    if (!Number.isInteger(overlapS) || overlapS < 0 || overlapS > TERMINAL_SECRET_OVERLAP_S_MAX) throw badRequest(`overlapS must be an integer from 0 to ${TERMINAL_SECRET_OVERLAP_S_MAX}`)
+    const secret = randomBytes(32).toString('base64url')
+    const untilMs = this.nowMs() + overlapS * 1000
+    const secrets = overlapS === 0 ? { secret } : { secret, previous: current.secret, previousUntilMs: untilMs }
+    const updated = await this.engine.setTerminalSecret(terminalId, this.secretBox.seal(terminalId, secrets), this.stamp(actor, terminalId), { overlapS })
+    this.registry.committed(this.opened(updated))
+    return { terminalId, secret, previousSecretValidUntil: overlapS === 0 ? null : new Date(untilMs).toISOString() }
   }
 
   private checkLocation (input: TerminalInput): TerminalLocation {
@@ -263,4 +311,13 @@ export class Service {
 function isCalendarDate (date: string): boolean {
   const ms = Date.parse(`${date}T00:00:00Z`)
   return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === date
+}
+
+function openedWith (box: SecretBox, record: TerminalRecord): AuthTerminal {
+  const secrets = box.open(record.terminalId, record.secret)
+  return {
+    ...record,
+    secret: secrets.secret,
+    ...(secrets.previous === undefined ? {} : { previousSecret: secrets.previous, previousSecretUntilMs: secrets.previousUntilMs ?? 0 })
+  }
 }

@@ -354,6 +354,26 @@ venue?: string
 }
 }
 /**
+ * Rotates the terminal's HMAC secret. The old secret is still accepted for overlapS seconds (0: no longer at once; default 86400, at most 604800).
+ * 
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TerminalSecretRotation".
+ */
+export interface TerminalSecretRotation {
+overlapS?: number
+}
+/**
+ * The new secret, answered once and stored sealed; until previousSecretValidUntil (RFC 3339, null when the overlap was 0) the old secret is accepted too.
+ * 
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TerminalSecret".
+ */
+export interface TerminalSecret {
+terminalId: string
+secret: string
+previousSecretValidUntil: (string | null)
+}
+/**
  * This interface was referenced by `Contract`'s JSON-Schema
  * via the `definition` "Terminal".
  */

@@ -87,3 +87,16 @@ export async function queryStoredLedger (where: { dbPath: string, databaseUrl?: 
 export function postgresOnly (why: string): { skip: string | false } {
   return testEngine() === 'postgres' ? { skip: false } : { skip: `PostgreSQL engine only (npm run test:pg): ${why}` }
 }
+
+/** Runs a write straight on the storage, behind the service's back (tampering, old ledgers): `sql`
+ *  must be portable. Only while no service holds a SQLite file (its writer has it locked). */
+export async function execStoredLedger (where: { dbPath: string, databaseUrl?: string }, sql: string): Promise<void> {
+  if (where.databaseUrl === undefined) {
+    const db = new Database(where.dbPath, { fileMustExist: true })
+    try { db.exec(sql) } finally { db.close() }
+    return
+  }
+  const client = new pg.Client({ connectionString: where.databaseUrl })
+  await client.connect()
+  try { await client.query(sql) } finally { await client.end() }
+}

@@ -12,6 +12,10 @@ import { createTestDatabase, testEngine } from './engine.js'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const READY_MS_MAX = 20_000
 
+/** Processes sharing one PostgreSQL ledger must seal terminal secrets with one key (each test
+ *  service has a folder, and so a key file, of its own). A test value, never a deployment's. */
+export const SHARED_TERMINAL_SECRETS_KEY = 'test-terminal-secrets-key-shared-by-processes'
+
 export interface RunningService {
   url: string
   adminToken: string
@@ -35,7 +39,7 @@ export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: str
   const adminToken = 'svc-admin-token'
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }), ...opts.env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl, TERMINAL_SECRETS_KEY: SHARED_TERMINAL_SECRETS_KEY }), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   killOnExit(child) // never outlive the test process, even when it dies abruptly

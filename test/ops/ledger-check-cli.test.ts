@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Database from 'better-sqlite3'
-import pg from 'pg'
 import { startService } from '../helpers/service.js'
 import { adminCall } from '../helpers/http-client.js'
+import { execStoredLedger } from '../helpers/engine.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const run = promisify(execFile)
@@ -27,17 +26,6 @@ async function ledgerCheck (env: Record<string, string>): Promise<{ code: number
   }
 }
 
-async function tamper (where: { dbPath: string, databaseUrl?: string }, sql: string): Promise<void> {
-  if (where.databaseUrl === undefined) {
-    const db = new Database(where.dbPath)
-    try { db.prepare(sql).run() } finally { db.close() }
-    return
-  }
-  const client = new pg.Client({ connectionString: where.databaseUrl })
-  await client.connect()
-  try { await client.query(sql) } finally { await client.end() }
-}
-
 t.test('ledger:check on the suite\'s engine: sound exits 0, a balance edited behind the ledger exits 1', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'yikatong-check-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -51,7 +39,7 @@ t.test('ledger:check on the suite\'s engine: sound exits 0, a balance edited beh
   t.equal(sound.code, 0, 'exits 0')
   t.equal(sound.report.ok, true, 'reports ok')
 
-  await tamper(svc, "UPDATE accounts SET balance = balance + 1 WHERE id = (SELECT bank_account_id FROM cards WHERE card_no = 'LC0000001')")
+  await execStoredLedger(svc, "UPDATE accounts SET balance = balance + 1 WHERE id = (SELECT bank_account_id FROM cards WHERE card_no = 'LC0000001')")
   const broken = await ledgerCheck(env)
   t.equal(broken.code, 1, 'exits 1')
   t.equal(broken.report.ok, false, 'reports the broken invariant')
