@@ -4,7 +4,7 @@
 // long as the service runs: SQLite's own POSIX lock, released by the kernel when the process dies,
 // however it dies. Readers of the ledger itself (ledger:check, backups) are not affected.
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export class LedgerLockedError extends Error {
@@ -16,7 +16,9 @@ export interface LedgerLock { release: () => void }
 export function lockLedger (dbPath: string): LedgerLock {
   if (dbPath === ':memory:') return { release: () => {} }
   const lockPath = `${dbPath}.lock`
-  mkdirSync(dirname(lockPath), { recursive: true })
+  mkdirSync(dirname(lockPath), { recursive: true, mode: 0o700 })
+  // 0600 like everything beside the ledger (its -journal takes the same mode).
+  closeSync(openSync(lockPath, 'a', 0o600))
   const lock = new Database(lockPath)
   try {
     lock.pragma('busy_timeout = 0')

@@ -4,7 +4,7 @@
 // returns; an answer sent after COMMIT survives a crash or power loss. Measured on this machine:
 // one fsync'd commit ≈ 0.2 ms, a 100-row commit ≈ 0.28 ms, which is why taps are group-committed.
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SQLITE_CACHE_KIB } from '../constants.js'
 import { auditTableDdl, ledgerTablesDdl } from './ledger-ddl.js'
@@ -56,6 +56,23 @@ function migrate (db: Db): void {
   }
 }
 
+/**
+ * The ledger and its -wal/-shm hold money and holder data: mode 0600, its folder 0700 when we
+ * create it. The file is created 0600 before SQLite opens it, and SQLite creates the -wal and -shm
+ * with the database file's mode; a file left 0644 by an older version is tightened at open.
+ */
+function keepPrivate (path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  closeSync(openSync(path, 'a', 0o600))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
+}
+
 export interface OpenOptions {
   readonly?: boolean
   /** Page cache size in KiB. 64 MiB keeps the hot parts of a 10 M-tap ledger's indexes in memory. */
@@ -63,7 +80,7 @@ export interface OpenOptions {
 }
 
 export function openLedgerDb (path: string, options: OpenOptions = {}): Db {
-  if (path !== ':memory:' && options.readonly !== true) mkdirSync(dirname(path), { recursive: true })
+  if (path !== ':memory:' && options.readonly !== true) keepPrivate(path)
   const db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true })
   db.pragma('busy_timeout = 5000')
   if (options.readonly !== true) {
