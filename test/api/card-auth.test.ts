@@ -1,5 +1,5 @@
 // Card authentication at the API (issue #13 item 1): the wire names of api-v1 v1.1 are accepted and
-// bounded; the decisions are the tap pipeline's (see the integration note in docs/security.md).
+// bounded; the decisions are the tap pipeline's (src/service/tap-checks.ts, src/ledger/tap-machine.ts).
 import t from 'tap'
 import { computeCryptogram, deriveCardKey } from '../../src/cards/card-auth.js'
 import { buildTestApp, localAt, tapId } from '../helpers/app.js'
