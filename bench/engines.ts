@@ -8,12 +8,11 @@
 //
 // Everything runs on this machine's 2 cores: the load generator, the service processes and the
 // PostgreSQL server share them. The report gives each one's CPU so the limit is visible.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { readFileSync, readdirSync } from 'node:fs'
 import pg from 'pg'
 import { FIXTURES_DIR, loadFixtures } from '../src/fixtures.js'
 import { checkLedger } from '../src/ledger/check.js'
@@ -22,11 +21,11 @@ import { checkPgLedger } from '../src/ledger/pg-reports.js'
 import { openLedgerDb } from '../src/ledger/schema.js'
 import { buildCatalogue } from '../src/rules/catalogue.js'
 import { processCpuSeconds } from './lib/stats.js'
-import { buildFleet, BENCH_BANK_OPENING_FEN, BENCH_MEDICAL_OPENING_FEN, FLEET_FULL, FLEET_QUICK, type Fleet } from './lib/fleet.js'
+import { buildFleet, FLEET_FULL, FLEET_QUICK, type Fleet } from './lib/fleet.js'
 import { machineInfo } from './lib/machine.js'
 import { installExitHooks, ROOT, runLoadgen, startServer, type Server } from './lib/processes.js'
 import { histogram } from './lib/prom.js'
-import { CARD_EXPIRES_ON, provisionFleet } from './lib/provision.js'
+import { benchCardInput, benchTerminalRecord, provisionFleet } from './lib/provision.js'
 import type { LoadConfig, LoadResult } from './loadgen.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
@@ -148,24 +147,11 @@ async function provisionPg (databaseUrl: string, fleet: Fleet, database: string)
   const catalogue = buildCatalogue(loadFixtures(FIXTURES_DIR))
   const engine = await PgEngine.open({ databaseUrl, catalogue, serialize: answer => JSON.stringify(answer) })
   try {
-    const createdAt = new Date().toISOString()
-    for (const t of fleet.terminals) {
-      await engine.registerTerminal({ terminalId: t.terminalId, city: t.city, scenario: t.scenario, operator: t.operator, location: t.location, secret: t.secret, status: 'active', createdAt })
-    }
-    let next = 0
     const nowMs = Date.now()
+    for (const t of fleet.terminals) await engine.registerTerminal(benchTerminalRecord(t, nowMs))
+    let next = 0
     await Promise.all(Array.from({ length: PROVISION_IN_FLIGHT }, async () => {
-      while (next < fleet.cards.length) {
-        const card = fleet.cards[next++]!
-        await engine.createCard({
-          cardNo: card.cardNo,
-          issuer: card.issuer,
-          issuerCity: catalogue.cityByIssuer.get(card.issuer)!,
-          holder: { birthDate: card.birthDate, categories: card.categories },
-          expiresOn: CARD_EXPIRES_ON,
-          accounts: { bank: BENCH_BANK_OPENING_FEN, medical: BENCH_MEDICAL_OPENING_FEN }
-        }, nowMs)
-      }
+      while (next < fleet.cards.length) await engine.createCard(benchCardInput(fleet.cards[next++]!, catalogue), nowMs)
     }))
   } finally {
     await engine.close()

@@ -6,7 +6,9 @@ import { FIXTURES_DIR, loadFixtures } from '../../src/fixtures.js'
 import { openLedgerDb } from '../../src/ledger/schema.js'
 import { LedgerStore } from '../../src/ledger/store.js'
 import { WriterOps } from '../../src/ledger/writer-ops.js'
-import { buildCatalogue } from '../../src/rules/catalogue.js'
+import { buildCatalogue, type Catalogue } from '../../src/rules/catalogue.js'
+import type { CardInput, TerminalRecord } from '../../src/ledger/engine.js'
+import type { CityCode } from '../../src/rules/types.js'
 import { BENCH_BANK_OPENING_FEN, BENCH_MEDICAL_OPENING_FEN, type Fleet } from './fleet.js'
 
 export const CARD_EXPIRES_ON = '2031-12-31'
@@ -20,19 +22,8 @@ export async function provisionFleet (dbPath: string, fleet: Fleet): Promise<{ m
   const nowMs = Date.now()
   try {
     db.transaction(() => {
-      for (const t of fleet.terminals) {
-        ops.registerTerminal({ terminalId: t.terminalId, city: t.city, scenario: t.scenario, operator: t.operator, location: t.location, secret: t.secret, status: 'active', createdAt: new Date(nowMs).toISOString() })
-      }
-      for (const c of fleet.cards) {
-        ops.createCard({
-          cardNo: c.cardNo,
-          issuer: c.issuer,
-          issuerCity: catalogue.cityByIssuer.get(c.issuer)!,
-          holder: { birthDate: c.birthDate, categories: c.categories },
-          expiresOn: CARD_EXPIRES_ON,
-          accounts: { bank: BENCH_BANK_OPENING_FEN, medical: BENCH_MEDICAL_OPENING_FEN }
-        }, nowMs)
-      }
+      for (const t of fleet.terminals) ops.registerTerminal(benchTerminalRecord(t, nowMs))
+      for (const c of fleet.cards) ops.createCard(benchCardInput(c, catalogue), nowMs)
       store.flushBalances()
     })()
     store.commit()
@@ -40,4 +31,21 @@ export async function provisionFleet (dbPath: string, fleet: Fleet): Promise<{ m
     db.close()
   }
   return { ms: performance.now() - started, cards: fleet.cards.length, terminals: fleet.terminals.length }
+}
+
+/** A bench terminal as the ledger registers it (both engines' provisioning). */
+export function benchTerminalRecord (t: Fleet['terminals'][number], nowMs: number): TerminalRecord {
+  return { terminalId: t.terminalId, city: t.city, scenario: t.scenario, operator: t.operator, location: t.location, secret: t.secret, status: 'active', createdAt: new Date(nowMs).toISOString() }
+}
+
+/** A bench card with its opening balances (both engines' provisioning). */
+export function benchCardInput (c: Fleet['cards'][number], catalogue: Catalogue): CardInput & { issuerCity: CityCode } {
+  return {
+    cardNo: c.cardNo,
+    issuer: c.issuer,
+    issuerCity: catalogue.cityByIssuer.get(c.issuer)!,
+    holder: { birthDate: c.birthDate, categories: c.categories },
+    expiresOn: CARD_EXPIRES_ON,
+    accounts: { bank: BENCH_BANK_OPENING_FEN, medical: BENCH_MEDICAL_OPENING_FEN }
+  }
 }
