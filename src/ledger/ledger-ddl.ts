@@ -50,15 +50,12 @@ CREATE TABLE IF NOT EXISTS cards (
   categories TEXT NOT NULL,
   bank_account_id ${t.int} NOT NULL REFERENCES accounts(id),
   medical_account_id ${t.int} NOT NULL REFERENCES accounts(id),
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  -- v4: what the card owes (offline taps it could not pay); its ledger side is debt:<issuer>.
+  debt_fen ${t.int} NOT NULL DEFAULT 0 CHECK (debt_fen >= 0)
 )${t.keyed};
 
-CREATE TABLE IF NOT EXISTS transfers (
-  id ${t.id},
-  kind TEXT NOT NULL CHECK (kind IN ('tap', 'credit', 'reversal')),
-  ref TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
+${transfersTableDdl(dialect, 'transfers')}
 
 -- One row per account leg; the legs of a transfer sum to zero (asserted before writing).
 CREATE TABLE IF NOT EXISTS postings (
@@ -90,7 +87,9 @@ CREATE TABLE IF NOT EXISTS taps (
   response TEXT NOT NULL,
   bank_fen ${t.int} NOT NULL DEFAULT 0 CHECK (bank_fen >= 0),
   medical_fen ${t.int} NOT NULL DEFAULT 0 CHECK (medical_fen >= 0),
-  operator_account_id ${t.int} REFERENCES accounts(id)
+  operator_account_id ${t.int} REFERENCES accounts(id),
+  -- v4: the part of an offline tap the card could not pay, a leg on its issuer's debt account.
+  debt_fen ${t.int} NOT NULL DEFAULT 0 CHECK (debt_fen >= 0)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
 CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id);
@@ -100,7 +99,9 @@ CREATE TABLE IF NOT EXISTS credits (
   card_no TEXT NOT NULL,
   account TEXT NOT NULL,
   amount ${t.int} NOT NULL CHECK (amount > 0),
-  transfer_id ${t.int} NOT NULL REFERENCES transfers(id)
+  transfer_id ${t.int} NOT NULL REFERENCES transfers(id),
+  -- v4: the part of the credit that repaid the card's debt (the rest went to the account).
+  debt_fen ${t.int} NOT NULL DEFAULT 0 CHECK (debt_fen >= 0)
 )${t.keyed};
 
 -- Per-card rule state (open metro journeys, monthly counters, loans...), written by rule modules.
@@ -140,5 +141,63 @@ CREATE TABLE IF NOT EXISTS admin_audit (
   detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS admin_audit_by_target ON admin_audit (target, id);
+`
+}
+
+/** Transfers (v4 adds the kinds refund and settlement). A function because a SQLite ledger from
+ *  before v4 rebuilds the table under another name to widen its CHECK (schema.ts). */
+export function transfersTableDdl (dialect: SqlDialect, name: string): string {
+  const t = TYPES[dialect]
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  id ${t.id},
+  kind TEXT NOT NULL CHECK (kind IN (${TRANSFER_KINDS.map(k => `'${k}'`).join(', ')})),
+  ref TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);`
+}
+
+export const TRANSFER_KINDS = ['tap', 'credit', 'reversal', 'refund', 'settlement'] as const
+
+/** v4 (offline taps, issue #10): refunds, the deny list with its versioned changes, and closed
+ *  settlement days. Created on every open (IF NOT EXISTS); the columns v4 adds to older tables are
+ *  each engine's migration step. */
+export function offlineTablesDdl (dialect: SqlDialect): string {
+  const t = TYPES[dialect]
+  return `
+-- A refund returns part or all of an approved tap's charge; idempotent on reference.
+CREATE TABLE IF NOT EXISTS refunds (
+  reference TEXT PRIMARY KEY,
+  terminal_id TEXT NOT NULL,
+  tap_id TEXT NOT NULL,
+  amount ${t.int} NOT NULL CHECK (amount > 0),
+  -- the part that cancelled the card's debt rather than returning money
+  debt_fen ${t.int} NOT NULL DEFAULT 0 CHECK (debt_fen >= 0),
+  transfer_id ${t.int} NOT NULL REFERENCES transfers(id),
+  created_at TEXT NOT NULL
+)${t.keyed};
+CREATE INDEX IF NOT EXISTS refunds_by_tap ON refunds (terminal_id, tap_id);
+
+-- The deny list as it is now: one row per card token listed, with the version that listed it.
+CREATE TABLE IF NOT EXISTS denylist (
+  token TEXT PRIMARY KEY,
+  card_no TEXT NOT NULL UNIQUE,
+  reason TEXT NOT NULL CHECK (reason IN ('debt', 'lost', 'frozen')),
+  version ${t.int} NOT NULL
+)${t.keyed};
+
+-- Every change to the deny list, by version: reason NULL removes the token. Pruned to its bound;
+-- a terminal whose version is older than the oldest kept gets the full list.
+CREATE TABLE IF NOT EXISTS denylist_changes (
+  version ${t.int} PRIMARY KEY,
+  token TEXT NOT NULL,
+  reason TEXT CHECK (reason IN ('debt', 'lost', 'frozen'))
+)${t.keyed};
+
+-- A closed settlement day: its report as it was when closed, never changed after.
+CREATE TABLE IF NOT EXISTS settlement_days (
+  day TEXT PRIMARY KEY,
+  closed_at TEXT NOT NULL,
+  report TEXT NOT NULL
+)${t.keyed};
 `
 }

@@ -9,7 +9,7 @@
 // (the account_balances view). Card accounts keep their balance on the account row, written under
 // the card's row lock.
 import type pg from 'pg'
-import { auditTableDdl, ledgerTablesDdl } from './ledger-ddl.js'
+import { auditTableDdl, ledgerTablesDdl, offlineTablesDdl, TRANSFER_KINDS } from './ledger-ddl.js'
 
 /** Versions of this schema, applied in order under an advisory lock (several processes start at
  *  once). Each entry is idempotent DDL; the version reached is kept in meta.schema_version.
@@ -42,6 +42,20 @@ CREATE INDEX IF NOT EXISTS taps_by_recorded ON taps (recorded_at);
     version: 2,
     name: 'admin audit',
     sql: auditTableDdl('postgres')
+  },
+  {
+    // Issue #10: debt, refunds, the deny list, closed settlement days, two more transfer kinds.
+    // Idempotent on a database that migration 1 created with today's tables.
+    version: 3,
+    name: 'offline, debt and settlement',
+    sql: `
+ALTER TABLE cards ADD COLUMN IF NOT EXISTS debt_fen bigint NOT NULL DEFAULT 0 CHECK (debt_fen >= 0);
+ALTER TABLE taps ADD COLUMN IF NOT EXISTS debt_fen bigint NOT NULL DEFAULT 0 CHECK (debt_fen >= 0);
+ALTER TABLE credits ADD COLUMN IF NOT EXISTS debt_fen bigint NOT NULL DEFAULT 0 CHECK (debt_fen >= 0);
+ALTER TABLE transfers DROP CONSTRAINT IF EXISTS transfers_kind_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN (${TRANSFER_KINDS.map(k => `'${k}'`).join(', ')}));
+${offlineTablesDdl('postgres')}
+`
   }
 ]
 

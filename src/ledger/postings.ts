@@ -4,7 +4,7 @@
 import { ACCOUNT_ID_CACHE_ENTRIES_MAX } from '../constants.js'
 import type { Db } from './schema.js'
 
-export type TransferKind = 'tap' | 'credit' | 'reversal'
+export type TransferKind = 'tap' | 'credit' | 'reversal' | 'refund' | 'settlement'
 export type AccountClass = 'card' | 'operator' | 'clearing'
 
 export interface Leg { accountId: number, amount: number }
@@ -16,7 +16,10 @@ export class LedgerInvariantError extends Error {
 export const accountCode = {
   card: (cardNo: string, account: string): string => `card:${cardNo}:${account}`,
   operator: (operator: string, city: string): string => `operator:${operator}:${city}`,
-  clearing: (city: string): string => `clearing:${city}`
+  clearing: (city: string): string => `clearing:${city}`,
+  /** What the cards of one issuer owe, together (a clearing-class control account, at most 0);
+   *  each card's share is cards.debt_fen. */
+  debt: (issuer: string): string => `debt:${issuer}`
 }
 
 export class Postings {

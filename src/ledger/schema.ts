@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SQLITE_CACHE_KIB } from '../constants.js'
-import { auditTableDdl, ledgerTablesDdl } from './ledger-ddl.js'
+import { auditTableDdl, ledgerTablesDdl, offlineTablesDdl, transfersTableDdl } from './ledger-ddl.js'
 
 export type Db = Database.Database
 
@@ -16,12 +16,15 @@ export type Db = Database.Database
 // dated rule state carries an expiry. Measured with better-sqlite3 alone (bench/PERFORMANCE.md):
 // 26–29 µs a tap with transfer + postings rows, 15–17 µs with the journal row.
 // v3 (issue #13 item 8): the admin audit trail, admin_audit (ledger-ddl.ts auditTableDdl).
-export const SCHEMA_VERSION = 3
+// v4 (issue #10): debt on cards, taps and credits; refunds; the deny list; closed settlement days;
+// transfer kinds refund and settlement.
+export const SCHEMA_VERSION = 4
 
 // The check reads balances through the view; on PostgreSQL it adds the hot accounts' shards.
 const DDL = `${ledgerTablesDdl('sqlite')}
 CREATE VIEW IF NOT EXISTS account_balances AS SELECT id, code, kind, balance FROM accounts;
-${auditTableDdl('sqlite')}`
+${auditTableDdl('sqlite')}
+${offlineTablesDdl('sqlite')}`
 
 // Indexes that need the v2 columns: created after the migration adds them to a v1 file.
 const DDL_V2_INDEXES = `
@@ -53,6 +56,39 @@ function migrate (db: Db): void {
       db.exec(auditTableDdl('sqlite'))
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run('3')
     })()
+  }
+  if (version < 4) migrateToV4(db)
+}
+
+/**
+ * v3 → v4: debt columns, and transfers rebuilt to widen its kind CHECK (SQLite cannot alter a
+ * CHECK): the documented procedure (sqlite.org/lang_altertable.html, "other kinds of table schema
+ * changes"): foreign keys off, new table, copy, drop, rename, foreign_key_check, foreign keys on.
+ * Ids are copied, so every posting, tap and credit still names its transfer.
+ */
+function migrateToV4 (db: Db): void {
+  db.pragma('foreign_keys = OFF')
+  try {
+    db.transaction(() => {
+      const hasColumn = (table: string, column: string): boolean =>
+        (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some(c => c.name === column)
+      for (const table of ['cards', 'taps', 'credits']) {
+        if (!hasColumn(table, 'debt_fen')) db.exec(`ALTER TABLE ${table} ADD COLUMN debt_fen INTEGER NOT NULL DEFAULT 0 CHECK (debt_fen >= 0)`)
+      }
+      const transfersSql = String(db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'transfers'").pluck().get())
+      if (!transfersSql.includes("'settlement'")) {
+        db.exec(transfersTableDdl('sqlite', 'transfers_v4'))
+        db.exec('INSERT INTO transfers_v4 (id, kind, ref, created_at) SELECT id, kind, ref, created_at FROM transfers')
+        db.exec('DROP TABLE transfers')
+        db.exec('ALTER TABLE transfers_v4 RENAME TO transfers')
+      }
+      const broken = db.prepare('PRAGMA foreign_key_check').all()
+      if (broken.length > 0) throw new Error(`ledger migration to v4 left ${broken.length} broken references; nothing was changed`)
+      db.exec(offlineTablesDdl('sqlite'))
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run('4')
+    })()
+  } finally {
+    db.pragma('foreign_keys = ON')
   }
 }
 

@@ -5,6 +5,8 @@
 // uncommitted transaction is rolled back by SQLite, a committed one replays on retry) and is
 // started again with a doubling pause.
 import { setTimeout as sleep } from 'node:timers/promises'
+import { existsSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import {
   READER_QUEUE_DEPTH_MAX, WRITER_CLOSE_MS_MAX, WRITER_REQUESTS_IN_FLIGHT_MAX, WRITER_RESTART_DELAY_MS_MAX, WRITER_RESTART_DELAY_MS_MIN
 } from '../constants.js'
@@ -43,7 +45,7 @@ export class LedgerDamagedError extends Error {
 }
 
 /** quick_check: every page and index entry well formed (O(file), ~1 s a GiB measured here). */
-function assertUndamaged (db: ReturnType<typeof openLedgerDb>, path: string): void {
+function assertUndamaged (db: Database.Database, path: string): void {
   let problems: string[]
   try {
     problems = (db.pragma(`quick_check(${QUICK_CHECK_PROBLEMS_MAX})`) as Array<{ quick_check: string }>).map(r => r.quick_check)
@@ -80,12 +82,21 @@ export class SqliteEngine implements LedgerEngine {
       // Create and migrate the file here, once, before any thread opens it, and refuse a damaged
       // file by name rather than serve 500s from it (a corrupt page in the middle of the file used
       // to pass /healthz and fail taps).
-      const db = openLedgerDb(o.dbPath)
-      try {
-        if (o.startCheck !== 'off') assertUndamaged(db, o.dbPath)
-      } finally {
-        db.close()
+      // The check runs on the file as found, before any DDL or migration reads or writes a page
+      // of it (a migration meeting a damaged page fails with SQLITE_CORRUPT, naming nothing).
+      if (o.startCheck !== 'off' && existsSync(o.dbPath)) {
+        let found: Database.Database | undefined
+        try {
+          found = new Database(o.dbPath, { fileMustExist: true })
+          assertUndamaged(found, o.dbPath)
+        } catch (error) {
+          if (error instanceof LedgerDamagedError) throw error
+          throw new LedgerDamagedError(`ledger ${o.dbPath} is damaged (${(error as Error).message}): not serving it; restore a backup (npm run ledger:backup makes them)`)
+        } finally {
+          found?.close()
+        }
       }
+      openLedgerDb(o.dbPath).close()
       const engine = new SqliteEngine(o, lock)
       await engine.startWriter()
       return engine
