@@ -193,6 +193,9 @@ CREATE TABLE IF NOT EXISTS denylist_changes (
   reason TEXT CHECK (reason IN ('debt', 'lost', 'frozen'))
 )${t.keyed};
 
+-- Settlement days are days of recorded_at (PostgreSQL had this index since migration 1).
+CREATE INDEX IF NOT EXISTS taps_by_recorded ON taps (recorded_at);
+
 -- A closed settlement day: its report as it was when closed, never changed after.
 CREATE TABLE IF NOT EXISTS settlement_days (
   day TEXT PRIMARY KEY,
