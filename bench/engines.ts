@@ -145,7 +145,7 @@ async function provisionPg (databaseUrl: string, fleet: Fleet, database: string)
   // the services connect, so the measured runs commit with synchronous_commit on.
   await withClient(databaseUrl, async c => { await c.query(`ALTER DATABASE ${database} SET synchronous_commit = off`) })
   const catalogue = buildCatalogue(loadFixtures(FIXTURES_DIR))
-  const engine = await PgEngine.open({ databaseUrl, catalogue, serialize: answer => JSON.stringify(answer) })
+  const engine = await PgEngine.open({ databaseUrl, catalogue, serialize: answer => JSON.stringify(answer), denylistKey: randomBytes(32) })
   try {
     const nowMs = Date.now()
     for (const t of fleet.terminals) await engine.registerTerminal(benchTerminalRecord(t, nowMs))

@@ -1,7 +1,7 @@
 // Builds the service: the ledger engine, the service layer, the catalogue, logging, metrics and the
 // three route plugins (public, terminal, admin). Tests boot this same app with `inject` or port 0.
 import { SecretBox } from './auth/secret-box.js'
-import { terminalSecretsKey } from './ops/card-token-key.js'
+import { denylistTokenKey, terminalSecretsKey } from './ops/card-token-key.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Server } from 'node:http'
 import type { DestinationStream, Logger } from 'pino'
@@ -70,6 +70,8 @@ export interface AppOptions {
   /** Key material sealing terminal secrets in the ledger (TERMINAL_SECRETS_KEY); unset: the key
    *  file beside DB_PATH (src/ops/card-token-key.ts terminalSecretsKey), created once. */
   terminalSecretsKey?: Buffer
+  /** The deny list's token key, 32 bytes (DENYLIST_TOKEN_KEY); unset: the key file beside DB_PATH. */
+  denylistTokenKey?: Buffer
 }
 
 export interface App {
@@ -144,6 +146,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
   let logger: ReturnType<typeof createLogger> | undefined
   // Before the engine opens: a bad key file is refused with nothing to clean up.
   const secretBox = new SecretBox(o.terminalSecretsKey ?? terminalSecretsKey({ envValue: undefined, dbPath: o.dbPath }).key)
+  const denylistKey = o.denylistTokenKey ?? denylistTokenKey({ envValue: undefined, dbPath: o.dbPath }).key
   const engine: LedgerEngine = o.databaseUrl === undefined
     ? await SqliteEngine.open({
       dbPath: o.dbPath,
@@ -152,7 +155,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
       issuerCities: Object.fromEntries(catalogue.cityByIssuer),
       faultInjection: o.faultInjection,
       onBatch,
-      auditRowsMax: o.auditRowsMax
+      auditRowsMax: o.auditRowsMax,
+      denylistKeyHex: denylistKey.toString('hex')
     })
     : await PgEngine.open({
       databaseUrl: o.databaseUrl,
@@ -160,7 +164,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
       serialize: buildTapSerializer(schemas),
       onBatch,
       onEvent: message => logger?.warn(message),
-      auditRowsMax: o.auditRowsMax
+      auditRowsMax: o.auditRowsMax,
+      denylistKey
     })
   const cardToken = cardTokenizer(o.cardTokenKey)
   // A refusal to start (a secret that does not open) must not leave the engine's threads, lock and
@@ -174,7 +179,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
     cardAuthKeys: issuerKeys.cardAuth,
     nowMs,
     batchSizeMax: o.batchSizeMax,
-    queueDepthMax: o.queueDepthMax
+    queueDepthMax: o.queueDepthMax,
+    denylistKey
   }).catch(async (error: unknown) => {
     await engine.close().catch(() => {})
     throw error

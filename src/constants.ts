@@ -60,6 +60,20 @@ export const AUDIT_PURGE_PER_WRITE_MAX = 64
 export const AUDIT_PAGE_ROWS_DEFAULT = 50
 export const AUDIT_PAGE_ROWS_MAX = 500
 
+/** The deny list (api-v1.1): change rows kept for deltas (older terminals get the full list), the
+ *  most changes one delta answer carries (more: the full list instead), and the most entries a
+ *  full list may have (~60 bytes each as JSON: 200,000 is ~12 MB, a minute over a 2 Mbit/s bus
+ *  modem; beyond it the answer is 503 and ops must look at why so many cards are listed). */
+export const DENYLIST_CHANGES_KEPT_MAX = 500_000
+export const DENYLIST_DELTA_CHANGES_MAX = 20_000
+export const DENYLIST_ENTRIES_MAX = 200_000
+
+/** Offline taps (api-v1.1). Metro exits uploaded before their entry, kept per card while they wait
+ *  (the oldest beyond it is settled at the provisional fare it was charged). */
+export const LATE_ENTRY_WAITING_PER_CARD_MAX = 8
+/** Refunds of one tap (each a transfer): bounds the refunds table per tap. */
+export const REFUNDS_PER_TAP_MAX = 100
+
 /** An electronic card QR minted by the admin API lives at most this long (api-v1: 1..300 s). */
 export const QR_TTL_SECONDS_MAX = 300
 
@@ -128,4 +142,6 @@ assertRelation(PG_LOCK_WAIT_MS_MAX < PG_STATEMENT_MS_MAX, 'a lock wait fails bef
 assertRelation(PG_RECONNECT_DELAY_MS_MIN > 0 && PG_RECONNECT_DELAY_MS_MAX >= PG_RECONNECT_DELAY_MS_MIN, 'reconnect back-off')
 assertRelation(AUDIT_PURGE_PER_WRITE_MAX > 1, 'audit pruning keeps pace with inserts')
 assertRelation(AUDIT_PAGE_ROWS_DEFAULT >= 1 && AUDIT_PAGE_ROWS_MAX >= AUDIT_PAGE_ROWS_DEFAULT && AUDIT_ROWS_MAX >= AUDIT_PAGE_ROWS_MAX, 'an audit page fits in the trail')
+assertRelation(DENYLIST_DELTA_CHANGES_MAX <= DENYLIST_CHANGES_KEPT_MAX, 'a delta is served from kept changes')
+assertRelation(DENYLIST_ENTRIES_MAX >= 1, 'a deny list holds entries')
 assertRelation(PG_BALANCE_SHARDS >= 1 && PG_BALANCE_SHARDS <= 32_767, 'a shard number fits a smallint')

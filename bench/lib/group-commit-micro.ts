@@ -4,6 +4,8 @@
 // taps (one wave = one transaction). No HTTP, no thread hop: this is the ledger's own ceiling.
 // Splits each batch's time into deciding+writing the taps (inside the transaction) and the rest
 // (BEGIN, the batched balance UPDATEs, COMMIT: the WAL write, its fsync, any automatic checkpoint).
+import { randomBytes } from 'node:crypto'
+import { DenyListKeeper } from '../../src/ledger/deny-list.js'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -47,7 +49,7 @@ export async function groupCommitMicro (o: { sizes: FleetSizes, batches: number[
     for (const p of o.pragmas ?? []) db.pragma(p)
     const store = new LedgerStore(db)
     const terminals = new Map(store.allTerminals().map(({ secret: _secret, ...t }) => [t.terminalId, t]))
-    const machine = new TapMachine({ store, catalogue, serialize: serializer() })
+    const machine = new TapMachine({ store, catalogue, serialize: serializer(), denyList: new DenyListKeeper(randomBytes(32)) })
     const begin = db.prepare('BEGIN IMMEDIATE')
     const commit = db.prepare('COMMIT')
     let processNs = 0n

@@ -93,7 +93,7 @@ export function microBenchmarks (sizes: FleetSizes, calls: number): MicroResult[
     const inputs = ofScenario.map(t => {
       const body = t.body as { tapId: string, card: { cardNo: string }, amount?: number, context?: Record<string, unknown> }
       const c = cards.get(body.card.cardNo)!
-      const card: CardRecord = { cardNo: c.cardNo, issuer: c.issuer, status: 'active', expiresOn: '2031-12-31', birthDate: c.birthDate, categories: c.categories, balances: { bank: 10_000_000, medical: 2_000_000 } }
+      const card: CardRecord = { cardNo: c.cardNo, issuer: c.issuer, status: 'active', expiresOn: '2031-12-31', birthDate: c.birthDate, categories: c.categories, balances: { bank: 10_000_000, medical: 2_000_000 }, debtFen: 0 }
       const tap: TapFacts = { tapId: body.tapId, at: localTime(nowMs, 480), amount: body.amount ?? null, context: body.context ?? {}, cardType: 'physical' }
       return { catalogue, scenario: entry, tap, card, terminal: t.terminal, state: state(body) }
     })

@@ -2,6 +2,8 @@
 // WriterOps.createCard on a LedgerStore), in one transaction: ~30,000 cards in seconds, where the
 // admin API would pay one fsync'd transaction per card. The service is then started on the file
 // with SEED=none.
+import { randomBytes } from 'node:crypto'
+import { DenyListKeeper } from '../../src/ledger/deny-list.js'
 import { FIXTURES_DIR, loadFixtures } from '../../src/fixtures.js'
 import { openLedgerDb } from '../../src/ledger/schema.js'
 import { LedgerStore } from '../../src/ledger/store.js'
@@ -18,7 +20,8 @@ export async function provisionFleet (dbPath: string, fleet: Fleet): Promise<{ m
   const catalogue = buildCatalogue(loadFixtures(FIXTURES_DIR))
   const db = openLedgerDb(dbPath)
   const store = new LedgerStore(db)
-  const ops = new WriterOps(store, catalogue)
+  // Provisioning lists no card (all active, no debt): the deny list's key does not matter here.
+  const ops = new WriterOps(store, catalogue, new DenyListKeeper(randomBytes(32)))
   const nowMs = Date.now()
   try {
     db.transaction(() => {

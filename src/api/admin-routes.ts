@@ -121,6 +121,23 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
     return card
   })
 
+  // api-v1.1 refunds of an approved tap, idempotent on reference.
+  app.post('/v1/admin/taps/:terminalId/:tapId/refund', {
+    schema: {
+      params: { type: 'object', required: ['terminalId', 'tapId'], properties: { terminalId: terminalParams.properties.terminalId, tapId: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } } },
+      body: { $ref: 'refund-request.json#' },
+      response: { 200: { $ref: 'refund-response.json#' } }
+    }
+  }, async (request: FastifyRequest<{ Params: { terminalId: string, tapId: string }, Body: { amount?: number, reference: string } }>) => {
+    const { terminalId, tapId } = request.params
+    const result = await service.refundTap(terminalId, tapId, request.body.amount, request.body.reference, actorOf(request))
+    logChange(request, 'tap.refund', terminalId)
+    return result
+  })
+
+  // What each terminal's agent last reported of its offline queue (heartbeats; admin or ops).
+  app.get('/v1/admin/heartbeats', async () => ({ summary: service.heartbeats.summary(), terminals: service.heartbeats.all() }))
+
   app.get('/v1/admin/cards/:cardNo/taps', {
     schema: { params: cardParams, response: { 200: { $ref: 'card-taps-response.json#' } } }
   }, async (request: FastifyRequest<CardParams>) => ({

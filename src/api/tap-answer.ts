@@ -11,6 +11,8 @@ export interface TapAnswer {
   balance?: number
   /** When a tap is paid from more than one account (a pharmacy basket), medical first. */
   payments?: Array<{ account: string, amount: number }>
+  /** api-v1.1: the part of an offline tap the card could not pay, now owed. */
+  debt?: number
   authCode?: string
   message: { zh: string, en: string }
   details?: Record<string, unknown>

@@ -12,6 +12,21 @@ import { tapLineLogger, type CardTokenizer } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { toApiFailure } from './error-handler.js'
 import type { LiveFeed } from './live-feed.js'
+import type { Heartbeat } from '../service/terminal-heartbeats.js'
+
+/** An upload item's time for ordering; an unreadable one sorts first (its precheck refuses it). */
+function atMsOf (tap: TapRequest): number {
+  const ms = Date.parse(tap.at)
+  return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY
+}
+
+/** The idempotency body: the tap without `offline`, so a tap sent online whose answer was lost,
+ *  and uploaded again as decided offline, is the same tap (it replays what was recorded). */
+function idempotencyBody (tap: TapRequest): TapRequest {
+  if (tap.offline === undefined) return tap
+  const { offline: _offline, ...body } = tap
+  return body
+}
 
 export interface TerminalRoutesOptions {
   service: Service
@@ -69,9 +84,14 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     schema: { body: { $ref: 'tap-batch-request.json#' } }
   }, async (request: FastifyRequest<{ Body: { taps: TapRequest[] } }>, reply: FastifyReply) => {
     const terminal = request.terminal!
-    // Submitted together, so the taps join one group commit in upload order.
-    const settled = await Promise.allSettled(request.body.taps.map(tap =>
-      o.service.submitTap(terminal, tap, tapHash(tap), o.batchAtPastMsMax)))
+    // Submitted together, so the taps join one group commit; in `at` order (api-v1.1: offline taps
+    // are decided in at order per card), stable, each answer back in its upload position.
+    const taps = request.body.taps
+    const order = taps.map((_, i) => i).sort((a, b) => atMsOf(taps[a]!) - atMsOf(taps[b]!) || a - b)
+    const submitted = order.map(i => o.service.submitTap(terminal, taps[i]!, tapHash(idempotencyBody(taps[i]!)), o.batchAtPastMsMax))
+    const settled: Array<PromiseSettledResult<TapOutcome>> = new Array(taps.length)
+    const results = await Promise.allSettled(submitted)
+    order.forEach((i, k) => { settled[i] = results[k]! })
     const parts = settled.map(result => {
       if (result.status === 'fulfilled') {
         o.metrics.decisions.inc({ scenario: result.value.scenario, decision: result.value.decision, reason: result.value.reason ?? '' })
@@ -84,6 +104,26 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     })
     request.log.info({ terminal: terminal.terminalId, taps: parts.length, latencyMs: reply.elapsedTime }, 'tap batch')
     return reply.code(200).type('application/json; charset=utf-8').send(`{"results":[${parts.join(',')}]}`)
+  })
+
+  // api-v1.1: the deny list by versioned deltas (src/ledger/denylist-read.ts), with the token key.
+  app.get('/v1/terminal/denylist', {
+    schema: {
+      querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'string', pattern: '^[0-9]{1,15}$' } } },
+      response: { 200: { $ref: 'denylist-response.json#' } }
+    }
+  }, async (request: FastifyRequest<{ Querystring: { since?: string } }>) => {
+    const since = request.query.since === undefined ? undefined : Number(request.query.since)
+    return await o.service.denylist(since)
+  })
+
+  // What the agent's offline queue looks like (extension; docs/offline.md), for ops.
+  app.post('/v1/terminal/heartbeat', {
+    bodyLimit: 1024,
+    schema: { body: { $ref: 'terminal-heartbeat.json#' } }
+  }, async (request: FastifyRequest<{ Body: Heartbeat }>, reply: FastifyReply) => {
+    o.service.recordHeartbeat(request.terminal!.terminalId, request.body)
+    return await reply.code(204).send()
   })
 
   app.get('/v1/terminal/me', {

@@ -12,6 +12,8 @@ export const OPS_READABLE_ROUTES = new Set([
   // The audit trail: ops is the role that watches, and its rows name no card number, holder or
   // secret (cards by token); an auditor needs no admin token to ask who changed what.
   '/v1/admin/audit',
+  // Terminals' offline queues: counts and times, no card.
+  '/v1/admin/heartbeats',
   '/v1/admin/ledger/check',
   '/v1/admin/settlement',
   '/v1/admin/settlement/days/:date',

@@ -10,7 +10,11 @@
 //   6. every account has one owner: each card account belongs to exactly one card, under that
 //      card's own code (card:<cardNo>:bank|medical), and no card points at another kind of account;
 //   7. each tap's credit leg goes to an operator account: the one of the terminal's operator in the
-//      terminal's city.
+//      terminal's city;
+//   8. each card's debt is what its offline taps left unpaid, less what credits repaid, refunds and
+//      reversals cancelled; each issuer's debt account is minus its cards' debts (api-v1.1);
+//   9. the deny list names exactly the cards that are lost, frozen or in debt, with that reason;
+//  10. the refunds of a tap never exceed its charge, and a reversed tap has none.
 import { CHECK_PROBLEMS_MAX } from '../constants.js'
 import type { Db } from './schema.js'
 
@@ -24,7 +28,8 @@ const LEGS = `
   SELECT account_id, amount FROM postings
   UNION ALL SELECT c.bank_account_id, -t.bank_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.bank_fen > 0
   UNION ALL SELECT c.medical_account_id, -t.medical_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.medical_fen > 0
-  UNION ALL SELECT t.operator_account_id, t.bank_fen + t.medical_fen FROM taps t WHERE t.operator_account_id IS NOT NULL`
+  UNION ALL SELECT a.id, -t.debt_fen FROM taps t JOIN cards c ON c.card_no = t.card_no JOIN accounts a ON a.code = 'debt:' || c.issuer WHERE t.debt_fen > 0
+  UNION ALL SELECT t.operator_account_id, t.bank_fen + t.medical_fen + t.debt_fen FROM taps t WHERE t.operator_account_id IS NOT NULL`
 
 /** One invariant as a query whose every row is a problem. The SQL is portable: the SQLite engine
  *  and the PostgreSQL engine run the same text (account_balances is a view in both: on
@@ -59,7 +64,7 @@ const CHECK_QUERIES: CheckQuery[] = [
   // 5. Every approved tap that moved money charged exactly its amount.
   {
     sql: `SELECT terminal_id, tap_id, amount, bank_fen + medical_fen AS charged FROM taps
-      WHERE operator_account_id IS NOT NULL AND (decision <> 'approved' OR bank_fen + medical_fen <> amount)`,
+      WHERE operator_account_id IS NOT NULL AND (decision <> 'approved' OR bank_fen + medical_fen + debt_fen <> amount)`,
     describe: r => `tap ${r.terminal_id}/${r.tap_id}: amount ${r.amount} but its journal legs charged ${r.charged}`
   },
   {
@@ -101,6 +106,39 @@ const CHECK_QUERIES: CheckQuery[] = [
         JOIN postings p ON p.transfer_id = t.transfer_id AND p.amount > 0 JOIN accounts a ON a.id = p.account_id
       WHERE t.transfer_id IS NOT NULL AND a.kind <> 'operator'`,
     describe: r => `tap ${r.terminal_id}/${r.tap_id}: credit leg on ${r.kind} account ${maskCode(r.code)}, not an operator's`
+  },
+  // 8. Debt: per card from its journal, per issuer on its debt account.
+  {
+    sql: `SELECT * FROM (SELECT c.card_no, c.debt_fen,
+        COALESCE(t.d, 0) - COALESCE(cr.d, 0) - COALESCE(rf.d, 0) - COALESCE(rv.d, 0) AS expected FROM cards c
+        LEFT JOIN (SELECT card_no, SUM(debt_fen) AS d FROM taps WHERE debt_fen > 0 GROUP BY card_no) t ON t.card_no = c.card_no
+        LEFT JOIN (SELECT card_no, SUM(debt_fen) AS d FROM credits WHERE debt_fen > 0 GROUP BY card_no) cr ON cr.card_no = c.card_no
+        LEFT JOIN (SELECT tp.card_no, SUM(r.debt_fen) AS d FROM refunds r JOIN taps tp ON tp.terminal_id = r.terminal_id AND tp.tap_id = r.tap_id
+          WHERE r.debt_fen > 0 GROUP BY tp.card_no) rf ON rf.card_no = c.card_no
+        LEFT JOIN (SELECT tp.card_no, SUM(p.amount) AS d FROM taps tp JOIN postings p ON p.transfer_id = tp.reversal_transfer_id
+          JOIN accounts a ON a.id = p.account_id WHERE a.code LIKE 'debt:%' GROUP BY tp.card_no) rv ON rv.card_no = c.card_no) x
+      WHERE x.debt_fen <> x.expected`,
+    describe: r => `card ${mask(r.card_no)}: owes ${r.debt_fen} but its taps, credits, refunds and reversals leave ${r.expected}`
+  },
+  {
+    sql: `SELECT a.code, a.balance, COALESCE(s.owed, 0) AS owed FROM account_balances a
+        LEFT JOIN (SELECT 'debt:' || issuer AS code, SUM(debt_fen) AS owed FROM cards GROUP BY issuer) s ON s.code = a.code
+      WHERE a.code LIKE 'debt:%' AND a.balance <> -COALESCE(s.owed, 0)`,
+    describe: r => `debt account ${r.code}: balance ${r.balance} but its cards owe ${r.owed}`
+  },
+  // 9. The deny list agrees with the cards.
+  {
+    sql: `SELECT c.card_no, c.status, c.debt_fen, d.reason FROM cards c LEFT JOIN denylist d ON d.card_no = c.card_no
+      WHERE COALESCE(d.reason, '-') <> CASE WHEN c.status IN ('lost', 'frozen') THEN c.status WHEN c.debt_fen > 0 THEN 'debt' ELSE '-' END`,
+    describe: r => `card ${mask(r.card_no)} (${r.status}, owes ${r.debt_fen}) is on the deny list as ${r.reason ?? 'nothing'}`
+  },
+  // 10. Refunds stay within their tap's charge.
+  {
+    sql: `SELECT t.terminal_id, t.tap_id, t.amount, SUM(r.amount) AS refunded FROM refunds r
+        JOIN taps t ON t.terminal_id = r.terminal_id AND t.tap_id = r.tap_id
+      GROUP BY t.terminal_id, t.tap_id, t.amount, t.reversal_transfer_id
+      HAVING SUM(r.amount) > t.amount OR t.reversal_transfer_id IS NOT NULL`,
+    describe: r => `tap ${r.terminal_id}/${r.tap_id}: refunds of ${r.refunded} against a charge of ${r.amount}, or refunded and reversed`
   }
 ]
 

@@ -20,6 +20,8 @@ export interface TapRequest {
   card: { type: 'physical', cardNo: string, issuer: string, atc?: number, cryptogram?: string } | { type: 'qr', qr: string }
   amount?: number
   context?: Record<string, unknown>
+  /** api-v1.1 batch items: the terminal let the holder through without asking. */
+  offline?: boolean
 }
 
 export interface TerminalRecord {
@@ -91,6 +93,8 @@ export interface CardView {
   expiresOn: string | null
   holder: { birthDate: string | null, categories: string[] }
   balances: Record<AccountKind, number>
+  /** api-v1.1: owed for offline taps the card could not pay (fen). */
+  debt: number
 }
 
 export interface StoredTap {
@@ -108,6 +112,22 @@ export interface StoredTap {
   reversed: boolean
 }
 
+/** api-v1.1 refund answer: the tap's refunds so far, and where this one went. */
+export interface RefundResult {
+  refunded: number
+  payments: Array<{ account: AccountKind, amount: number }>
+  /** Of this refund, what cancelled the card's debt instead of returning money. */
+  debtCancelled: number
+}
+
+/** api-v1.1 deny list, as a terminal gets it (GET /v1/terminal/denylist). */
+export interface DenylistAnswer {
+  version: number
+  full: boolean
+  add: Array<{ token: string, reason: 'debt' | 'lost' | 'frozen' }>
+  remove: string[]
+}
+
 export interface ReversalResult {
   tapId: string
   reversed: true
@@ -123,7 +143,7 @@ export interface AdminActor { role: 'admin' | 'ops', requestId: string, clientIp
  *  when (the service's clock) and the target as it may be stored (a card as its token). */
 export interface AuditStamp extends AdminActor { atMs: number, target: string }
 
-export type AuditAction = 'card.create' | 'card.status' | 'card.credit' | 'card.qr' | 'terminal.register' | 'terminal.status' | 'terminal.secret'
+export type AuditAction = 'card.create' | 'card.status' | 'card.credit' | 'card.qr' | 'tap.refund' | 'terminal.register' | 'terminal.status' | 'terminal.secret'
 
 /** One row of the admin audit trail. `detail` names what changed: never a secret, a card number
  *  or holder data. */
@@ -160,6 +180,13 @@ export interface LedgerEngine {
   setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): Promise<CardView>
   credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): Promise<CardView>
   reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult>
+  /** Refunds all (amount undefined) or part of an approved tap's charge; idempotent on reference. */
+  refundTap (terminalId: string, tapId: string, amount: number | undefined, reference: string, nowMs: number, audit?: AuditStamp): Promise<RefundResult>
+  /** Lists the cards a ledger from before the deny list has lost, frozen or in debt; returns how
+   *  many it synced (run at start; nothing to do on a ledger that always had the list). */
+  backfillDenylist (): Promise<number>
+  /** Reads off the writer: the deny list's changes after `since`, or all of it. */
+  denylist (since: number | undefined): Promise<DenylistAnswer>
   registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord>
   setTerminalStatus (terminalId: string, status: 'active' | 'disabled', audit?: AuditStamp): Promise<TerminalRecord>
   /** Stores a terminal's secret as given: the service hands it sealed (src/auth/secret-box.ts). */

@@ -170,10 +170,13 @@ CREATE TABLE IF NOT EXISTS refunds (
   terminal_id TEXT NOT NULL,
   tap_id TEXT NOT NULL,
   amount ${t.int} NOT NULL CHECK (amount > 0),
-  -- the part that cancelled the card's debt rather than returning money
+  -- where it went: back to the card's accounts, or cancelling the card's debt; they sum to amount
+  bank_fen ${t.int} NOT NULL DEFAULT 0 CHECK (bank_fen >= 0),
+  medical_fen ${t.int} NOT NULL DEFAULT 0 CHECK (medical_fen >= 0),
   debt_fen ${t.int} NOT NULL DEFAULT 0 CHECK (debt_fen >= 0),
   transfer_id ${t.int} NOT NULL REFERENCES transfers(id),
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  CHECK (amount = bank_fen + medical_fen + debt_fen)
 )${t.keyed};
 CREATE INDEX IF NOT EXISTS refunds_by_tap ON refunds (terminal_id, tap_id);
 

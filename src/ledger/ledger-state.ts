@@ -9,7 +9,7 @@
 import type { AccountKind } from '../rules/types.js'
 import type { AuditEntry, TerminalRecord } from './engine.js'
 import type { AccountClass, TransferKind } from './postings.js'
-import type { CardWithAccounts, JournalTap, MoneyLeg, NewCard, RecordedTap } from './store.js'
+import type { CardWithAccounts, DenyReason, JournalTap, MoneyLeg, NewCard, RecordedTap, RefundRecord, RefundTotals } from './store.js'
 
 export interface CreditRecord { reference: string, card_no: string, account: string, amount: number }
 
@@ -40,13 +40,24 @@ export interface LedgerState {
 
   // Credits
   credit: (reference: string) => CreditRecord | undefined
-  insertCredit: (reference: string, cardNo: string, account: string, amount: number, transferId: number) => void
+  /** debtFen: the part of the credit that repaid the card's debt. */
+  insertCredit: (reference: string, cardNo: string, account: string, amount: number, transferId: number, debtFen: number) => void
 
   // Per-card rule state and QR nonces
   stateValue: (cardNo: string, key: string, nowMs: number) => unknown
   writeState: (cardNo: string, key: string, value: unknown, expiresAtMs: number | null) => void
   nonceUsed: (nonce: string) => boolean
   rememberNonce: (nonce: string, expiresAtMs: number) => void
+
+  // Debt, refunds and the deny list (api-v1.1)
+  /** Changes the card's debt by deltaFen (never below zero); returns the debt after. */
+  addCardDebt: (cardNo: string, deltaFen: number) => number
+  refund: (reference: string) => RefundRecord | undefined
+  refundTotals: (terminalId: string, tapId: string) => RefundTotals
+  insertRefund: (refund: RefundRecord) => void
+  denylistEntry: (cardNo: string) => { token: string, reason: DenyReason } | undefined
+  /** Lists the card's token with a reason, or unlists it (null), under the next deny-list version. */
+  writeDenylist: (cardNo: string, token: string, reason: DenyReason | null) => void
 
   // Admin audit trail: insert-only (pruned to its bound by the implementation)
   insertAudit: (entry: AuditEntry) => void

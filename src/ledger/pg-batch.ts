@@ -10,12 +10,15 @@
 //   3. hot accounts' balance shards, last, in account-id order, each lane on its own shard.
 // A deadlock the server still detects (40P01) rolls back, and the batch runs again.
 import type pg from 'pg'
-import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
+import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, DENYLIST_CHANGES_KEPT_MAX, NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
 import type { TapJob } from './engine.js'
 import type { CreditRecord } from './ledger-state.js'
 import { LedgerInvariantError, type AccountClass } from './postings.js'
 import { PreloadedState, stateKey, tapKey, type CollectedWrites, type Preloaded } from './preloaded-state.js'
-import { toCard, toTerminal, type CardRow, type CardWithAccounts, type RecordedTap } from './store.js'
+import { toCard, toTerminal, type CardRow, type CardWithAccounts, type DenyReason, type RecordedTap, type RefundRecord, type RefundTotals } from './store.js'
+
+const REFUND_COLUMNS = `reference, terminal_id AS "terminalId", tap_id AS "tapId", amount, bank_fen AS "bankFen", medical_fen AS "medicalFen",
+  debt_fen AS "debtFen", transfer_id AS "transferId", created_at AS "createdAt"`
 
 /** What to read (and lock) for one transaction. */
 export interface PreloadSpec {
@@ -37,14 +40,17 @@ export interface PreloadSpec {
   newCardAccountCodes?: string[]
   credits?: string[]
   transferIds?: number
+  /** Refunds by reference, and the refund totals of these taps (refunds, late metro entries). */
+  refunds?: string[]
+  refundTotalsOf?: Array<[string, string]>
 }
 
 const CARD_SELECT = `SELECT c.card_no, c.issuer, c.status, c.expires_on, c.birth_date, c.categories, c.bank_account_id, c.medical_account_id,
-  b.balance AS bank, m.balance AS medical FROM cards c
+  c.debt_fen, b.balance AS bank, m.balance AS medical FROM cards c
   JOIN accounts b ON b.id = c.bank_account_id JOIN accounts m ON m.id = c.medical_account_id`
 const TAP_COLUMNS = `t.id, t.terminal_id, t.tap_id, t.body_hash AS "bodyHash", t.card_no AS "cardNo", t.scenario, t.decision, t.reason, t.amount,
   t.response, t.transfer_id AS "transferId", t.reversal_transfer_id AS "reversalTransferId", t.bank_fen AS "bankFen",
-  t.medical_fen AS "medicalFen", t.operator_account_id AS "operatorAccountId"`
+  t.medical_fen AS "medicalFen", t.operator_account_id AS "operatorAccountId", t.debt_fen AS "debtFen"`
 
 type TapRow = RecordedTap & { terminal_id: string, tap_id: string }
 
@@ -98,9 +104,22 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
   const transferIds = (spec.transferIds ?? 0) === 0
     ? none
     : q<{ id: number }>("SELECT nextval(pg_get_serial_sequence('transfers', 'id')) AS id FROM generate_series(1, $1)", [spec.transferIds])
+  const refunds = (spec.refunds ?? []).length === 0
+    ? none
+    : q<RefundRecord>(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE reference = ANY($1)`, [spec.refunds])
+  const refundTotalsOf = spec.refundTotalsOf ?? []
+  const refundTotals = refundTotalsOf.length === 0
+    ? none
+    : q<RefundTotals & { terminal_id: string, tap_id: string }>(`SELECT k.terminal_id, k.tap_id, COALESCE(SUM(r.amount), 0) AS amount,
+        COALESCE(SUM(r.bank_fen), 0) AS "bankFen", COALESCE(SUM(r.medical_fen), 0) AS "medicalFen", COALESCE(SUM(r.debt_fen), 0) AS "debtFen"
+      FROM unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id) LEFT JOIN refunds r ON r.terminal_id = k.terminal_id AND r.tap_id = k.tap_id
+      GROUP BY k.terminal_id, k.tap_id`, [refundTotalsOf.map(k => k[0]), refundTotalsOf.map(k => k[1])])
+  const denylist = (spec.cards ?? []).length === 0
+    ? none
+    : q<{ card_no: string, token: string, reason: DenyReason }>('SELECT card_no, token, reason FROM denylist WHERE card_no = ANY($1)', [spec.cards])
 
-  const [, lockedTapRows, terminalRows, , cardRows, tapRows, stateRows, nonceRows, , accountRows, creditRows, transferRows] =
-    await allInOrder([advisory, lockedTap, terminals, cardLocks, cards, taps, state, nonces, newAccounts, accounts, credits, transferIds])
+  const [, lockedTapRows, terminalRows, , cardRows, tapRows, stateRows, nonceRows, , accountRows, creditRows, transferRows, refundRows, refundTotalRows, denylistRows] =
+    await allInOrder([advisory, lockedTap, terminals, cardLocks, cards, taps, state, nonces, newAccounts, accounts, credits, transferIds, refunds, refundTotals, denylist])
 
   const loaded: Preloaded = {
     terminals: new Map((terminalRows.rows as Array<Record<string, string>>).map(row => [String(row.terminal_id), toTerminal(row)])),
@@ -111,13 +130,32 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
     nonces: new Set((nonceRows.rows as Array<{ nonce: string }>).map(row => row.nonce)),
     accounts: new Map((accountRows.rows as Array<{ id: number, code: string, kind: AccountClass }>).map(row => [row.code, { id: row.id, kind: row.kind }])),
     credits: new Map((creditRows.rows as CreditRecord[]).map(row => [row.reference, row])),
-    transferIds: (transferRows.rows as Array<{ id: number }>).map(row => row.id)
+    transferIds: (transferRows.rows as Array<{ id: number }>).map(row => row.id),
+    refunds: new Map((refundRows.rows as RefundRecord[]).map(row => [row.reference, row])),
+    refundTotals: new Map((refundTotalRows.rows as Array<RefundTotals & { terminal_id: string, tap_id: string }>)
+      .map(({ terminal_id: terminalId, tap_id: tapId, ...totals }) => [tapKey(terminalId, tapId), totals])),
+    denylist: new Map((denylistRows.rows as Array<{ card_no: string, token: string, reason: DenyReason }>).map(row => [row.card_no, { token: row.token, reason: row.reason }]))
   }
   return new PreloadedState(loaded)
 }
 
+/** The second read of a tap batch whose cards have metro exits waiting for their entry: their
+ *  operator accounts and refund totals (one more round trip, only then). */
+export async function preloadAwaitingExits (client: pg.ClientBase, state: PreloadedState): Promise<void> {
+  const needs = state.awaitingExitNeeds()
+  if (needs.accountIds.length === 0 && needs.taps.length === 0) return
+  const [accounts, totals] = await Promise.all([
+    client.query<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE id = ANY($1)', [needs.accountIds]),
+    client.query<RefundTotals & { terminal_id: string, tap_id: string }>(`SELECT k.terminal_id, k.tap_id, COALESCE(SUM(r.amount), 0) AS amount,
+        COALESCE(SUM(r.bank_fen), 0) AS "bankFen", COALESCE(SUM(r.medical_fen), 0) AS "medicalFen", COALESCE(SUM(r.debt_fen), 0) AS "debtFen"
+      FROM unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id) LEFT JOIN refunds r ON r.terminal_id = k.terminal_id AND r.tap_id = k.tap_id
+      GROUP BY k.terminal_id, k.tap_id`, [needs.taps.map(k => k[0]), needs.taps.map(k => k[1])])
+  ])
+  state.addLoaded(accounts.rows, totals.rows.map(({ terminal_id: terminalId, tap_id: tapId, ...t }) => [terminalId, tapId, t]))
+}
+
 /** The preload of a tap batch: every key its jobs can touch. */
-export function tapBatchSpec (jobs: TapJob[], operatorCodes: string[], nowMs: number): PreloadSpec {
+export function tapBatchSpec (jobs: TapJob[], operatorCodes: string[], nowMs: number, debtCodes: string[] = []): PreloadSpec {
   const cardNos = new Set<string>()
   const nonces: string[] = []
   for (const job of jobs) {
@@ -135,7 +173,8 @@ export function tapBatchSpec (jobs: TapJob[], operatorCodes: string[], nowMs: nu
     cards,
     stateOf: { cards, nowMs },
     nonces,
-    accountCodes: operatorCodes
+    // The issuers' debt accounts: any offline tap may leave some unpaid (three rows, same query).
+    accountCodes: [...operatorCodes, ...debtCodes]
   }
 }
 
@@ -182,7 +221,15 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
       [transfer.id, transfer.legs.map(l => l.accountId), transfer.legs.map(l => l.amount)])
   }
   for (const c of writes.credits) {
-    q('INSERT INTO credits (reference, card_no, account, amount, transfer_id) VALUES ($1, $2, $3, $4, $5)', [c.reference, c.cardNo, c.account, c.amount, c.transferId])
+    q('INSERT INTO credits (reference, card_no, account, amount, transfer_id, debt_fen) VALUES ($1, $2, $3, $4, $5, $6)', [c.reference, c.cardNo, c.account, c.amount, c.transferId, c.debtFen])
+  }
+  for (const r of writes.refunds) {
+    q(`INSERT INTO refunds (reference, terminal_id, tap_id, amount, bank_fen, medical_fen, debt_fen, transfer_id, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [r.reference, r.terminalId, r.tapId, r.amount, r.bankFen, r.medicalFen, r.debtFen, r.transferId, r.createdAt])
+  }
+  if (writes.cardDebt.size > 0) {
+    q('UPDATE cards c SET debt_fen = d.debt FROM unnest($1::text[], $2::bigint[]) AS d(card_no, debt) WHERE c.card_no = d.card_no',
+      [[...writes.cardDebt.keys()], [...writes.cardDebt.values()]])
   }
   for (const r of writes.reversals) q('UPDATE taps SET reversal_transfer_id = $1 WHERE id = $2', [r.transferId, r.tapRowId])
   if (writes.taps.length > 0) insertTaps(q, writes)
@@ -191,6 +238,8 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
     q('INSERT INTO qr_nonces (nonce, expires_at_ms) SELECT * FROM unnest($1::text[], $2::bigint[])',
       [writes.nonces.map(n => n.nonce), writes.nonces.map(n => n.expiresAtMs)])
   }
+  // Before the shards (the lock order: cards, then the deny list's version row, then shards).
+  if (writes.denylist.length > 0) writeDenylist(q, writes)
   writeBalances(q, writes, o.shard)
   if (writes.audit.length > 0) writeAudit(q, writes, o.auditRowsMax ?? AUDIT_ROWS_MAX)
   if (o.purgeBeforeMs !== undefined) {
@@ -215,17 +264,47 @@ async function allInOrder<T extends readonly unknown[]> (promises: T): Promise<{
   return settled.map(s => (s as PromiseFulfilledResult<unknown>).value) as any
 }
 
+/**
+ * The deny list's changes under versions drawn in commit order: the UPDATE of the version row
+ * takes its lock until COMMIT, so a transaction listing cards waits for the one before it and
+ * reads its committed value (READ COMMITTED), and a terminal asking "after v" never misses a
+ * change committed later with a smaller version. Then the list's rows as they end.
+ */
+function writeDenylist (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites): void {
+  const changes = writes.denylist
+  const n = changes.length
+  q(`INSERT INTO meta (key, value) VALUES ('denylist_version', $1) ON CONFLICT (key)
+    DO UPDATE SET value = (meta.value::bigint + $1::bigint)::text`, [String(n)])
+  const top = "(SELECT value::bigint FROM meta WHERE key = 'denylist_version')"
+  q(`INSERT INTO denylist_changes (version, token, reason)
+    SELECT ${top} - $3::bigint + d.i, d.token, d.reason FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS d(token, reason, i)`,
+  [changes.map(c => c.token), changes.map(c => c.reason), n])
+  const last = new Map<string, { cardNo: string, reason: string | null, i: number }>()
+  changes.forEach((c, i) => last.set(c.token, { cardNo: c.cardNo, reason: c.reason, i: i + 1 }))
+  const listed = [...last].filter(([, c]) => c.reason !== null)
+  const unlisted = [...last].filter(([, c]) => c.reason === null).map(([token]) => token)
+  if (listed.length > 0) {
+    q(`INSERT INTO denylist (token, card_no, reason, version)
+      SELECT d.token, d.card_no, d.reason, ${top} - $4::bigint + d.i FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[]) AS d(token, card_no, reason, i)
+      ON CONFLICT (token) DO UPDATE SET reason = excluded.reason, version = excluded.version`,
+    [listed.map(([token]) => token), listed.map(([, c]) => c.cardNo), listed.map(([, c]) => c.reason), n, listed.map(([, c]) => c.i)])
+  }
+  if (unlisted.length > 0) q('DELETE FROM denylist WHERE token = ANY($1)', [unlisted])
+  q(`DELETE FROM denylist_changes WHERE version IN (SELECT version FROM denylist_changes WHERE version <= ${top} - $1
+    ORDER BY version LIMIT $2 FOR UPDATE SKIP LOCKED)`, [DENYLIST_CHANGES_KEPT_MAX, AUDIT_PURGE_PER_WRITE_MAX])
+}
+
 function insertTaps (q: (sql: string, values?: unknown[]) => Promise<unknown>, writes: CollectedWrites): void {
   const taps = writes.taps
   const column = <K extends keyof typeof taps[number]>(key: K): Array<typeof taps[number][K]> => taps.map(t => t[key])
   // One statement for the batch; unnest keeps the batch's order, so ids rise in decision order.
   q(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at,
-      response, bank_fen, medical_fen, operator_account_id)
+      response, bank_fen, medical_fen, operator_account_id, debt_fen)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
-      $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[])`,
+      $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[])`,
   [column('terminalId'), column('tapId'), column('bodyHash'), column('cardNo'), column('scenario'), column('city'), column('decision'),
     column('reason'), column('amount'), column('account'), column('at'), column('recordedAt'), column('response'), column('bankFen'),
-    column('medicalFen'), column('operatorAccountId')])
+    column('medicalFen'), column('operatorAccountId'), column('debtFen')])
 }
 
 /** The audit rows, then the oldest beyond the bound. bigserial ids may skip (a rolled-back

@@ -22,12 +22,14 @@ import type { AccountKind, CityCode } from '../rules/types.js'
 import type { LedgerCheckReport } from './check.js'
 import { checkPgLedger, inPgSnapshot } from './pg-reports.js'
 import type {
-  AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapAnswer,
-  TapJob, TapResult, TerminalFacts, TerminalRecord
+  AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, DenylistAnswer, EngineHealth, LedgerEngine, RefundResult, ReversalResult,
+  StoredTap, TapAnswer, TapJob, TapResult, TerminalFacts, TerminalRecord
 } from './engine.js'
 import { auditPageArgs, auditPageSql, toAuditRecord } from './audit-trail.js'
 import { connectReadWrite, describePgError, isConnectionLoss, isRetryable, parseDatabaseUrl, type PgTarget } from './pg-connection.js'
-import { ensureAccounts, flushAndCommit, isBalanceAssertion, preload, tapBatchSpec, type PreloadSpec } from './pg-batch.js'
+import { ensureAccounts, flushAndCommit, isBalanceAssertion, preload, preloadAwaitingExits, tapBatchSpec, type PreloadSpec } from './pg-batch.js'
+import { DenyListKeeper } from './deny-list.js'
+import { DENYLIST_BACKFILL_BATCH_MAX, denylistBackfillSql, denylistSql, readDenylist } from './denylist-read.js'
 import { migratePg } from './pg-schema.js'
 import { accountCode, LedgerInvariantError, type AccountClass } from './postings.js'
 import type { PreloadedState } from './preloaded-state.js'
@@ -45,6 +47,8 @@ export interface PgEngineOptions {
   onEvent?: (message: string) => void
   /** Tests only: a lower bound of the audit trail than AUDIT_ROWS_MAX. */
   auditRowsMax?: number
+  /** The deny list's token key: cards are listed by token, never by number. */
+  denylistKey: Buffer
 }
 
 /** One connection, opened when first needed and again after it was lost. */
@@ -96,8 +100,11 @@ export class PgEngine implements LedgerEngine {
   /** Batches run again after a retryable failure (serialization, deadlock, unique race). */
   retries = 0
 
+  private readonly denyList: DenyListKeeper
+
   private constructor (o: PgEngineOptions, target: PgTarget) {
     this.o = o
+    this.denyList = new DenyListKeeper(o.denylistKey)
     this.target = target
     this.tapLanes = Array.from({ length: PG_TAP_CONNECTIONS }, (_, i) => {
       const lane: Lane = new Lane(async () => {
@@ -123,6 +130,8 @@ export class PgEngine implements LedgerEngine {
       await migratePg(client)
       // The clearing accounts of every city: credits and settlement name them.
       await engine.knownAccounts(client, [...o.catalogue.cities.keys()].map(city => ({ code: accountCode.clearing(city), kind: 'clearing' as const })))
+      // The issuers' debt accounts: offline taps, credits and refunds name them.
+      await engine.knownAccounts(client, engine.debtCodes().map(code => ({ code, kind: 'clearing' as const })))
     })
     await engine.listen()
     return engine
@@ -197,8 +206,9 @@ export class PgEngine implements LedgerEngine {
         const operatorCodes = [...new Set(jobs.map(job => accountCode.operator(job.terminal.operator, job.terminal.city)))]
         await this.knownAccounts(client, operatorCodes.map(code => ({ code, kind: 'operator' as const })))
         client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
-        const state = await preload(client, tapBatchSpec(jobs, operatorCodes, nowMs))
-        const machine = new TapMachine({ store: state, catalogue: this.o.catalogue, serialize: this.o.serialize })
+        const state = await preload(client, tapBatchSpec(jobs, operatorCodes, nowMs, this.debtCodes()))
+        await preloadAwaitingExits(client, state)
+        const machine = new TapMachine({ store: state, catalogue: this.o.catalogue, serialize: this.o.serialize, denyList: this.denyList })
         const facts = terminalFacts(state, jobs)
         const results = jobs.map(job => decideOne(machine, facts.get(job.terminal.terminalId), job))
         return { results, state, flush: { shard: lane.shard, purgeBeforeMs: nowMs } }
@@ -233,7 +243,7 @@ export class PgEngine implements LedgerEngine {
   }
 
   async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): Promise<CardView> {
-    return await this.operation({ cards: [cardNo], credits: [reference], accountCodes: this.clearingCodes(), transferIds: 1 },
+    return await this.operation({ cards: [cardNo], credits: [reference], accountCodes: [...this.clearingCodes(), ...this.debtCodes()], transferIds: 1 },
       ops => ops.credit(cardNo, account, amount, reference, nowMs, audit))
   }
 
@@ -246,8 +256,47 @@ export class PgEngine implements LedgerEngine {
       lockTap: [terminalId, tapId],
       cards: row?.card_no === null || row === undefined ? [] : [row.card_no],
       accountIds: row?.operator_account_id === null || row === undefined ? [] : [row.operator_account_id],
+      accountCodes: this.debtCodes(),
+      refundTotalsOf: [[terminalId, tapId]],
       transferIds: 1
     }, ops => ops.reverseTap(terminalId, tapId, nowMs))
+  }
+
+  async refundTap (terminalId: string, tapId: string, amount: number | undefined, reference: string, nowMs: number, audit?: AuditStamp): Promise<RefundResult> {
+    // As a reversal: the tap's row locked first, then its card; a second refund waits and sees the first.
+    const found = await this.withOpClient(async client => await client.query<{ card_no: string | null, operator_account_id: number | null }>(
+      'SELECT card_no, operator_account_id FROM taps WHERE terminal_id = $1 AND tap_id = $2', [terminalId, tapId]))
+    const row = found.rows[0]
+    return await this.operation({
+      lockTap: [terminalId, tapId],
+      cards: row?.card_no === null || row === undefined ? [] : [row.card_no],
+      accountIds: row?.operator_account_id === null || row === undefined ? [] : [row.operator_account_id],
+      accountCodes: this.debtCodes(),
+      refunds: [reference],
+      refundTotalsOf: [[terminalId, tapId]],
+      transferIds: 1
+    }, ops => ops.refundTap(terminalId, tapId, amount, reference, nowMs, audit))
+  }
+
+  async backfillDenylist (): Promise<number> {
+    let synced = 0
+    // Bounded: each pass fixes what it read, so the passes end; 1,000 passes is 5 M cards.
+    for (let pass = 0; pass < 1_000; pass++) {
+      const cards = (await this.withOpClient(async client => await client.query<{ card_no: string }>(denylistBackfillSql(n => `$${n}`), [DENYLIST_BACKFILL_BATCH_MAX]))).rows.map(r => r.card_no)
+      if (cards.length > 0) synced += await this.operation({ cards }, ops => ops.syncDenylist(cards))
+      if (cards.length < DENYLIST_BACKFILL_BATCH_MAX) return synced
+    }
+    return synced
+  }
+
+  async denylist (since: number | undefined): Promise<DenylistAnswer> {
+    const sql = denylistSql(n => `$${n}`)
+    return await this.withOpClient(async client => await inPgSnapshot(client, async snapshot => await readDenylist({
+      version: async () => Number((await snapshot.query<{ value: string }>(sql.version)).rows[0]?.value ?? 0),
+      oldestChange: async () => (await snapshot.query<{ version: number | null }>(sql.oldestChange)).rows[0]?.version ?? null,
+      changesAfter: async (after, limit) => (await snapshot.query(sql.changesAfter, [after, limit])).rows,
+      entries: async limit => (await snapshot.query(sql.entries, [limit])).rows
+    }, since)))
   }
 
   async registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord> {
@@ -377,7 +426,7 @@ export class PgEngine implements LedgerEngine {
     return await this.withOpLane(async lane => await this.inTransaction(lane, async client => {
       client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
       const state = await preload(client, spec)
-      const results = run(new WriterOps(state, this.o.catalogue))
+      const results = run(new WriterOps(state, this.o.catalogue, this.denyList))
       return { results, state, flush: { shard: this.shardBase, notifyTerminals, auditRowsMax: this.o.auditRowsMax } }
     }))
   }
@@ -415,6 +464,10 @@ export class PgEngine implements LedgerEngine {
       lane.busy = false
       this.opWaiting.shift()?.()
     }
+  }
+
+  private debtCodes (): string[] {
+    return [...this.o.catalogue.cityByIssuer.keys()].map(issuer => accountCode.debt(issuer))
   }
 
   private clearingCodes (): string[] {

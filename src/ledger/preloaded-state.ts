@@ -9,8 +9,9 @@
 import type { AccountKind } from '../rules/types.js'
 import type { AuditEntry, TerminalRecord } from './engine.js'
 import type { CreditRecord, LedgerState } from './ledger-state.js'
+import { AWAITING_ENTRY_KEY, type AwaitingExit } from './late-entry.js'
 import { assertBalanced, LedgerInvariantError, type AccountClass, type Leg, type TransferKind } from './postings.js'
-import type { CardWithAccounts, JournalTap, MoneyLeg, NewCard, RecordedTap } from './store.js'
+import type { CardWithAccounts, DenyReason, JournalTap, MoneyLeg, NewCard, RecordedTap, RefundRecord, RefundTotals } from './store.js'
 
 export interface Preloaded {
   terminals: Map<string, TerminalRecord>
@@ -25,6 +26,11 @@ export interface Preloaded {
   credits: Map<string, CreditRecord>
   /** Transfer ids drawn from the sequence for this transaction (credits, reversals). */
   transferIds: number[]
+  /** Refunds by reference, and the totals of the taps the transaction may refund, by tapKey(). */
+  refunds: Map<string, RefundRecord>
+  refundTotals: Map<string, RefundTotals>
+  /** The deny-list rows of the preloaded cards, by card number. */
+  denylist: Map<string, { token: string, reason: DenyReason }>
 }
 
 export interface CollectedWrites {
@@ -36,7 +42,7 @@ export interface CollectedWrites {
   taps: JournalTap[]
   reversals: Array<{ tapRowId: number, transferId: number }>
   transfers: Array<{ id: number, kind: TransferKind, ref: string, createdAt: string, legs: Leg[] }>
-  credits: Array<{ reference: string, cardNo: string, account: string, amount: number, transferId: number }>
+  credits: Array<{ reference: string, cardNo: string, account: string, amount: number, transferId: number, debtFen: number }>
   /** The last write of each (card, key); value null deletes the row. */
   state: Map<string, { cardNo: string, key: string, value: string | null, expiresAtMs: number | null }>
   nonces: Array<{ nonce: string, expiresAtMs: number }>
@@ -48,6 +54,11 @@ export interface CollectedWrites {
   accountKinds: Map<number, AccountClass>
   /** Admin audit rows: insert-only, so nothing to preload; written with the change they record. */
   audit: AuditEntry[]
+  /** Each changed card's debt after the transaction. */
+  cardDebt: Map<string, number>
+  refunds: RefundRecord[]
+  /** Deny-list changes in order; versions are drawn at flush under the meta row's lock. */
+  denylist: Array<{ cardNo: string, token: string, reason: DenyReason | null }>
 }
 
 export const tapKey = (terminalId: string, tapId: string): string => `${terminalId}\u0000${tapId}`
@@ -77,7 +88,10 @@ export class PreloadedState implements LedgerState {
       expectedCardBalances: new Map(),
       // Every account the transaction read, by id: a delta on one needs its kind (pg-batch.ts).
       accountKinds: new Map([...loaded.accounts.values()].map(account => [account.id, account.kind])),
-      audit: []
+      audit: [],
+      cardDebt: new Map(),
+      refunds: [],
+      denylist: []
     }
     this.postings = {
       accountId: (code, kind) => {
@@ -88,6 +102,30 @@ export class PreloadedState implements LedgerState {
         return account.id
       }
     }
+  }
+
+  /** What a late metro entry of this batch may need beyond the preload: the operator accounts and
+   *  refund totals of the exits waiting on its cards (late-entry.ts). Usually nothing. */
+  awaitingExitNeeds (): { accountIds: number[], taps: Array<[string, string]> } {
+    const accountIds = new Set<number>()
+    const taps: Array<[string, string]> = []
+    for (const [key, row] of this.loaded.state) {
+      if (!key.endsWith(`\u0000${AWAITING_ENTRY_KEY}`)) continue
+      for (const exit of JSON.parse(row.value) as AwaitingExit[]) {
+        if (!this.out.accountKinds.has(exit.operatorAccountId)) accountIds.add(exit.operatorAccountId)
+        if (!this.loaded.refundTotals.has(tapKey(exit.terminal.terminalId, exit.tapId))) taps.push([exit.terminal.terminalId, exit.tapId])
+      }
+    }
+    return { accountIds: [...accountIds], taps }
+  }
+
+  /** Adds what awaitingExitNeeds() asked for, read in the same transaction. */
+  addLoaded (accounts: Array<{ id: number, code: string, kind: AccountClass }>, refundTotals: Array<[string, string, RefundTotals]>): void {
+    for (const account of accounts) {
+      this.loaded.accounts.set(account.code, { id: account.id, kind: account.kind })
+      this.out.accountKinds.set(account.id, account.kind)
+    }
+    for (const [terminalId, tapId, totals] of refundTotals) this.loaded.refundTotals.set(tapKey(terminalId, tapId), totals)
   }
 
   /** What the transaction must write; the card balances it computed, for the flush's assertion. */
@@ -157,7 +195,8 @@ export class PreloadedState implements LedgerState {
       birthDate: card.birthDate,
       categories: [...card.categories],
       balances: { bank: 0, medical: 0 },
-      accountIds: { bank: created.bankAccountId, medical: created.medicalAccountId }
+      accountIds: { bank: created.bankAccountId, medical: created.medicalAccountId },
+      debtFen: 0
     })
     this.out.accountKinds.set(created.bankAccountId, 'card')
     this.out.accountKinds.set(created.medicalAccountId, 'card')
@@ -223,7 +262,8 @@ export class PreloadedState implements LedgerState {
       reversalTransferId: null,
       bankFen: tap.bankFen,
       medicalFen: tap.medicalFen,
-      operatorAccountId: tap.operatorAccountId
+      operatorAccountId: tap.operatorAccountId,
+      debtFen: tap.debtFen
     })
   }
 
@@ -245,8 +285,54 @@ export class PreloadedState implements LedgerState {
     return this.loaded.credits.get(reference)
   }
 
-  insertCredit (reference: string, cardNo: string, account: string, amount: number, transferId: number): void {
-    this.out.credits.push({ reference, cardNo, account, amount, transferId })
+  insertCredit (reference: string, cardNo: string, account: string, amount: number, transferId: number, debtFen: number): void {
+    this.out.credits.push({ reference, cardNo, account, amount, transferId, debtFen })
+  }
+
+  // Debt, refunds, the deny list
+
+  addCardDebt (cardNo: string, deltaFen: number): number {
+    const card = this.loaded.cards.get(cardNo)
+    if (card === undefined) throw new LedgerInvariantError('debt moved on a card that was not preloaded')
+    const after = card.debtFen + deltaFen
+    if (!Number.isSafeInteger(after) || after < 0) throw new LedgerInvariantError(`card debt would be ${after}`)
+    card.debtFen = after
+    this.out.cardDebt.set(cardNo, after)
+    return after
+  }
+
+  refund (reference: string): RefundRecord | undefined {
+    return this.out.refunds.find(r => r.reference === reference) ?? this.loaded.refunds.get(reference)
+  }
+
+  refundTotals (terminalId: string, tapId: string): RefundTotals {
+    const loaded = this.loaded.refundTotals.get(tapKey(terminalId, tapId))
+    // Refund bounds are checked against these: a tap the preload did not name is a bug there.
+    if (loaded === undefined) throw new LedgerInvariantError('the refunds of a tap were not preloaded')
+    const totals = { ...loaded }
+    for (const r of this.out.refunds) {
+      if (r.terminalId !== terminalId || r.tapId !== tapId) continue
+      totals.amount += r.amount
+      totals.bankFen += r.bankFen
+      totals.medicalFen += r.medicalFen
+      totals.debtFen += r.debtFen
+    }
+    return totals
+  }
+
+  insertRefund (refund: RefundRecord): void {
+    this.out.refunds.push(refund)
+  }
+
+  denylistEntry (cardNo: string): { token: string, reason: DenyReason } | undefined {
+    if (!this.loaded.cards.has(cardNo)) throw new LedgerInvariantError('the deny-list row of a card that was not preloaded')
+    return this.loaded.denylist.get(cardNo)
+  }
+
+  writeDenylist (cardNo: string, token: string, reason: DenyReason | null): void {
+    if (reason === null) this.loaded.denylist.delete(cardNo)
+    else this.loaded.denylist.set(cardNo, { token, reason })
+    this.out.denylist.push({ cardNo, token, reason })
   }
 
   // Rule state and nonces

@@ -13,10 +13,11 @@ import {
 import type { AccountKind, CityCode } from '../rules/types.js'
 import { BackgroundCheckpointer } from './checkpoint-worker.js'
 import type {
-  AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapJob,
+  AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, DenylistAnswer, EngineHealth, LedgerEngine, RefundResult, ReversalResult, StoredTap, TapJob,
   TapResult, TerminalRecord
 } from './engine.js'
 import type { FaultPlan } from './fault-injection.js'
+import { DENYLIST_BACKFILL_BATCH_MAX } from './denylist-read.js'
 import type { LedgerCheckReport } from './check.js'
 import { lockLedger, type LedgerLock } from './ledger-lock.js'
 import { openLedgerDb } from './schema.js'
@@ -38,6 +39,8 @@ export interface SqliteEngineOptions {
   startCheck?: 'quick' | 'off'
   /** Tests only: a lower bound of the audit trail than AUDIT_ROWS_MAX. */
   auditRowsMax?: number
+  /** The deny list's token key (hex), for the writer. */
+  denylistKeyHex: string
 }
 
 export class LedgerDamagedError extends Error {
@@ -137,6 +140,25 @@ export class SqliteEngine implements LedgerEngine {
 
   async reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult> {
     return (await this.write<ReversalResult>('reverseTap', [terminalId, tapId, nowMs])).value
+  }
+
+  async refundTap (terminalId: string, tapId: string, amount: number | undefined, reference: string, nowMs: number, audit?: AuditStamp): Promise<RefundResult> {
+    return (await this.write<RefundResult>('refundTap', [terminalId, tapId, amount ?? null, reference, nowMs, audit])).value
+  }
+
+  async backfillDenylist (): Promise<number> {
+    let synced = 0
+    // Bounded: each pass fixes what it read, so the passes end; 1,000 passes is 5 M cards.
+    for (let pass = 0; pass < 1_000; pass++) {
+      const batch = (await this.write<number>('backfillDenylist', [])).value
+      synced += batch
+      if (batch < DENYLIST_BACKFILL_BATCH_MAX) return synced
+    }
+    return synced
+  }
+
+  async denylist (since: number | undefined): Promise<DenylistAnswer> {
+    return await this.read<DenylistAnswer>('denylist', [since ?? null])
   }
 
   async registerTerminal (record: TerminalRecord, audit?: AuditStamp): Promise<TerminalRecord> {
@@ -244,7 +266,7 @@ export class SqliteEngine implements LedgerEngine {
 
   private async startWriter (): Promise<void> {
     const data: WriterData = {
-      dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true, auditRowsMax: this.o.auditRowsMax
+      dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true, auditRowsMax: this.o.auditRowsMax, denylistKeyHex: this.o.denylistKeyHex
     }
     const writer = new WorkerClient('the ledger writer', siblingModule('sqlite-writer'), data, WRITER_REQUESTS_IN_FLIGHT_MAX)
     void writer.exited.then(() => { if (!this.closed && this.writer === writer) this.scheduleRestart() })

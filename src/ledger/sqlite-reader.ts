@@ -7,6 +7,8 @@ import { auditPageArgs, auditPageSql, toAuditRecord } from './audit-trail.js'
 import { checkLedger } from './check.js'
 import { openLedgerDb } from './schema.js'
 import { settlement } from './settlement.js'
+import { denylistSql, readDenylist } from './denylist-read.js'
+import { DomainError } from '../errors.js'
 import type { AuditQuery, StoredTap } from './engine.js'
 import type { ReaderData, WorkerRequest, WorkerResponse } from './writer-protocol.js'
 
@@ -20,24 +22,54 @@ const tapsOfCard = db.prepare(`SELECT terminal_id AS terminalId, tap_id AS tapId
   FROM taps WHERE card_no = ? ORDER BY id LIMIT ?`)
 const auditPage = { all: db.prepare(auditPageSql(() => '?', false)), byTarget: db.prepare(auditPageSql(() => '?', true)) }
 
-port.on('message', (request: WorkerRequest) => {
+port.on('message', (request: WorkerRequest) => { void answer(request) })
+
+async function answer (request: WorkerRequest): Promise<void> {
   let response: WorkerResponse
   try {
-    response = { id: request.id, ok: true, value: run(request) }
+    response = { id: request.id, ok: true, value: await run(request) }
   } catch (error) {
     const code = (error as { code?: unknown }).code
-    response = { id: request.id, ok: false, error: { code: 'OVERLOADED', message: `the ledger could not be read (${typeof code === 'string' ? code : (error as Error).message})` } }
+    // A refusal with its own code (the deny list too big to serve) keeps it; storage is a 503.
+    const domain = error instanceof DomainError
+    response = { id: request.id, ok: false, error: { code: domain ? error.code : 'OVERLOADED', message: domain ? error.message : `the ledger could not be read (${typeof code === 'string' ? code : (error as Error).message})` } }
   }
   if (request.op === 'close') {
     db.close()
-    port.postMessage(response)
-    port.close()
+    port!.postMessage(response)
+    port!.close()
     return
   }
-  port.postMessage(response)
-})
+  port!.postMessage(response)
+}
 
-function run (request: WorkerRequest): unknown {
+const denylistStatements = (() => {
+  const sql = denylistSql(() => '?')
+  return {
+    version: db.prepare(sql.version).pluck(),
+    oldestChange: db.prepare(sql.oldestChange).pluck(),
+    changesAfter: db.prepare(sql.changesAfter),
+    entries: db.prepare(sql.entries)
+  }
+})()
+
+/** One read transaction: the version and the rows it names are one snapshot. Every read is
+ *  synchronous, so no other request runs inside it. */
+async function denylist (since: number | undefined): Promise<unknown> {
+  db.exec('BEGIN')
+  try {
+    return await readDenylist({
+      version: () => Number(denylistStatements.version.get() ?? 0),
+      oldestChange: () => (denylistStatements.oldestChange.get() as number | null) ?? null,
+      changesAfter: (after, limit) => denylistStatements.changesAfter.all(after, limit) as any,
+      entries: limit => denylistStatements.entries.all(limit) as any
+    }, since)
+  } finally {
+    db.exec('COMMIT')
+  }
+}
+
+async function run (request: WorkerRequest): Promise<unknown> {
   const a = request.args as any[]
   switch (request.op) {
     case 'check': return checkLedger(db)
@@ -52,6 +84,7 @@ function run (request: WorkerRequest): unknown {
       const page = query.target === undefined ? auditPage.all : auditPage.byTarget
       return (page.all(...auditPageArgs(query)) as Array<Parameters<typeof toAuditRecord>[0]>).map(toAuditRecord)
     }
+    case 'denylist': return await denylist(a[0] ?? undefined)
     case 'close': return null
     default: throw new Error(`unknown reader operation ${request.op}`)
   }

@@ -20,6 +20,8 @@ import { LedgerStore } from './store.js'
 import { TapMachine } from './tap-machine.js'
 import { packedJobCount, packResults, unpackJobs, type WorkerRequest, type WorkerResponse, type WriterData } from './writer-protocol.js'
 import { WriterOps } from './writer-ops.js'
+import { DenyListKeeper } from './deny-list.js'
+import { DENYLIST_BACKFILL_BATCH_MAX, denylistBackfillSql } from './denylist-read.js'
 
 const port = parentPort
 if (port === null) throw new Error('sqlite-writer runs as a worker thread')
@@ -30,11 +32,13 @@ const faults = data.faultInjection ? new FaultInjector() : undefined
 const db: Db = faults === undefined ? fileDb : withFaults(fileDb, faults)
 const catalogue = buildCatalogue(loadFixtures(data.fixturesDir))
 const store = new LedgerStore(db, { auditRowsMax: data.auditRowsMax })
-const machine = new TapMachine({ store, catalogue, serialize: buildTapSerializer(loadSchemas(data.schemasDir)) })
-const ops = new WriterOps(store, catalogue)
+const denyList = new DenyListKeeper(Buffer.from(data.denylistKeyHex, 'hex'))
+const machine = new TapMachine({ store, catalogue, serialize: buildTapSerializer(loadSchemas(data.schemasDir)), denyList })
+const ops = new WriterOps(store, catalogue, denyList)
 const begin = db.prepare('BEGIN IMMEDIATE')
 const commitStatement = db.prepare('COMMIT')
 const rollbackStatement = db.prepare('ROLLBACK')
+const backfillCards = db.prepare(denylistBackfillSql(() => '?')).pluck()
 const healthWrite = db.prepare("INSERT INTO meta (key, value) VALUES ('health_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
 const queue: WorkerRequest[] = []
@@ -135,10 +139,12 @@ function operation (request: WorkerRequest): unknown {
     case 'setCardStatus': return ops.setCardStatus(a[0], a[1], a[2])
     case 'credit': return ops.credit(a[0], a[1], a[2], a[3], a[4], a[5])
     case 'reverseTap': return ops.reverseTap(a[0], a[1], a[2])
+    case 'refundTap': return ops.refundTap(a[0], a[1], a[2], a[3], a[4], a[5])
     case 'registerTerminal': return ops.registerTerminal(a[0], a[1])
     case 'setTerminalStatus': return ops.setTerminalStatus(a[0], a[1], a[2])
     case 'setTerminalSecret': return ops.setTerminalSecret(a[0], a[1], a[2], a[3])
     case 'recordAudit': ops.recordAudit(a[0]); return null
+    case 'backfillDenylist': return ops.syncDenylist(backfillCards.all(DENYLIST_BACKFILL_BATCH_MAX) as string[])
     case 'terminals': return store.allTerminals()
     case 'counts': return { cards: store.countCards(), terminals: store.countTerminals() }
     case 'health': healthWrite.run(new Date(a[0] as number).toISOString()); return { writable: true, detail: 'ledger committed a write' }

@@ -5,11 +5,13 @@
 // drops it. So a failed commit can leave nothing behind in memory either.
 import { ACCOUNT_KINDS, type AccountKind, type CityCode, type TerminalLocation } from '../rules/types.js'
 import type { CardRecord } from '../rules/engine.js'
-import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, CARD_CACHE_ENTRIES_MAX, TERMINAL_CACHE_ENTRIES_MAX } from '../constants.js'
+import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, CARD_CACHE_ENTRIES_MAX, DENYLIST_CHANGES_KEPT_MAX, TERMINAL_CACHE_ENTRIES_MAX } from '../constants.js'
 import type { AuditEntry, StoredTap, TerminalFacts, TerminalRecord } from './engine.js'
 import type { LedgerState } from './ledger-state.js'
 import type { Db } from './schema.js'
 import { accountCode, LedgerInvariantError, Postings, type AccountClass, type Leg, type TransferKind } from './postings.js'
+
+export type DenyReason = 'debt' | 'lost' | 'frozen'
 
 /** A leg that names its card account, so the card's cached balance moves with it. */
 export interface MoneyLeg extends Leg { card?: { cardNo: string, account: AccountKind } }
@@ -39,6 +41,7 @@ export interface CardRow {
   medical_account_id: number
   bank: number
   medical: number
+  debt_fen: number
 }
 
 /** A recorded tap as the writer needs it: idempotency, reversal. */
@@ -56,6 +59,8 @@ export interface RecordedTap {
   bankFen: number
   medicalFen: number
   operatorAccountId: number | null
+  /** The part of the charge the card could not pay (offline taps), owed on its issuer's debt account. */
+  debtFen: number
 }
 
 export interface JournalTap {
@@ -75,7 +80,24 @@ export interface JournalTap {
   bankFen: number
   medicalFen: number
   operatorAccountId: number | null
+  debtFen: number
 }
+
+/** One refund of a tap (refunds table): amount = bankFen + medicalFen + debtFen. */
+export interface RefundRecord {
+  reference: string
+  terminalId: string
+  tapId: string
+  amount: number
+  bankFen: number
+  medicalFen: number
+  debtFen: number
+  transferId: number
+  createdAt: string
+}
+
+/** The refunds of one tap so far, added up. */
+export interface RefundTotals { amount: number, bankFen: number, medicalFen: number, debtFen: number }
 
 export class LedgerStore implements LedgerState {
   readonly db: Db
@@ -112,15 +134,30 @@ export class LedgerStore implements LedgerState {
       updateCardStatus: db.prepare('UPDATE cards SET status = ? WHERE card_no = ?'),
       tap: db.prepare(`SELECT id, body_hash AS bodyHash, card_no AS cardNo, scenario, decision, reason, amount, response,
         transfer_id AS transferId, reversal_transfer_id AS reversalTransferId, bank_fen AS bankFen, medical_fen AS medicalFen,
-        operator_account_id AS operatorAccountId FROM taps WHERE terminal_id = ? AND tap_id = ?`),
+        operator_account_id AS operatorAccountId, debt_fen AS debtFen FROM taps WHERE terminal_id = ? AND tap_id = ?`),
       // Positional, not named (@tapId...): measured 1.7 µs vs 2.6 µs an insert, once per tap.
-      insertTap: db.prepare(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at, response, bank_fen, medical_fen, operator_account_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertTap: db.prepare(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at, response, bank_fen, medical_fen, operator_account_id, debt_fen)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      updateCardDebt: db.prepare('UPDATE cards SET debt_fen = ? WHERE card_no = ?'),
+      refund: db.prepare(`SELECT reference, terminal_id AS terminalId, tap_id AS tapId, amount, bank_fen AS bankFen, medical_fen AS medicalFen,
+        debt_fen AS debtFen, transfer_id AS transferId, created_at AS createdAt FROM refunds WHERE reference = ?`),
+      refundTotals: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(bank_fen), 0) AS bankFen, COALESCE(SUM(medical_fen), 0) AS medicalFen,
+        COALESCE(SUM(debt_fen), 0) AS debtFen FROM refunds WHERE terminal_id = ? AND tap_id = ?`),
+      insertRefund: db.prepare(`INSERT INTO refunds (reference, terminal_id, tap_id, amount, bank_fen, medical_fen, debt_fen, transfer_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      denylistEntry: db.prepare('SELECT token, reason FROM denylist WHERE card_no = ?'),
+      denylistVersion: db.prepare("SELECT value FROM meta WHERE key = 'denylist_version'").pluck(),
+      setDenylistVersion: db.prepare("INSERT INTO meta (key, value) VALUES ('denylist_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      upsertDenylist: db.prepare(`INSERT INTO denylist (token, card_no, reason, version) VALUES (?, ?, ?, ?)
+        ON CONFLICT (token) DO UPDATE SET reason = excluded.reason, version = excluded.version`),
+      deleteDenylist: db.prepare('DELETE FROM denylist WHERE token = ?'),
+      insertDenylistChange: db.prepare('INSERT INTO denylist_changes (version, token, reason) VALUES (?, ?, ?)'),
+      purgeDenylistChanges: db.prepare('DELETE FROM denylist_changes WHERE version IN (SELECT version FROM denylist_changes WHERE version <= ? ORDER BY version LIMIT ?)'),
       markReversed: db.prepare('UPDATE taps SET reversal_transfer_id = ? WHERE id = ?'),
       postingsOfTransfer: db.prepare('SELECT account_id AS accountId, amount FROM postings WHERE transfer_id = ?'),
       applyDelta: db.prepare('UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, kind'),
       credit: db.prepare('SELECT * FROM credits WHERE reference = ?'),
-      insertCredit: db.prepare('INSERT INTO credits (reference, card_no, account, amount, transfer_id) VALUES (?, ?, ?, ?, ?)'),
+      insertCredit: db.prepare('INSERT INTO credits (reference, card_no, account, amount, transfer_id, debt_fen) VALUES (?, ?, ?, ?, ?, ?)'),
       state: db.prepare('SELECT value FROM card_state WHERE card_no = ? AND key = ? AND (expires_at_ms IS NULL OR expires_at_ms > ?)').pluck(),
       upsertState: db.prepare(`INSERT INTO card_state (card_no, key, value, expires_at_ms) VALUES (?, ?, ?, ?)
         ON CONFLICT (card_no, key) DO UPDATE SET value = excluded.value, expires_at_ms = excluded.expires_at_ms`),
@@ -313,7 +350,48 @@ export class LedgerStore implements LedgerState {
 
   insertTap (tap: JournalTap): void {
     this.s.insertTap.run(tap.terminalId, tap.tapId, tap.bodyHash, tap.cardNo, tap.scenario, tap.city, tap.decision, tap.reason,
-      tap.amount, tap.account, tap.at, tap.recordedAt, tap.response, tap.bankFen, tap.medicalFen, tap.operatorAccountId)
+      tap.amount, tap.account, tap.at, tap.recordedAt, tap.response, tap.bankFen, tap.medicalFen, tap.operatorAccountId, tap.debtFen)
+  }
+
+  // Debt and refunds
+
+  /** Adds to (or, negative, pays off) the card's debt in the batch; the row is written at once. */
+  addCardDebt (cardNo: string, deltaFen: number): number {
+    const card = this.changeCard(cardNo)
+    const after = card.debtFen + deltaFen
+    if (!Number.isSafeInteger(after) || after < 0) throw new LedgerInvariantError(`card debt would be ${after}`)
+    card.debtFen = after
+    this.s.updateCardDebt.run(after, cardNo)
+    return after
+  }
+
+  refund (reference: string): RefundRecord | undefined {
+    return this.s.refund.get(reference) as RefundRecord | undefined
+  }
+
+  refundTotals (terminalId: string, tapId: string): RefundTotals {
+    return this.s.refundTotals.get(terminalId, tapId) as RefundTotals
+  }
+
+  insertRefund (r: RefundRecord): void {
+    this.s.insertRefund.run(r.reference, r.terminalId, r.tapId, r.amount, r.bankFen, r.medicalFen, r.debtFen, r.transferId, r.createdAt)
+  }
+
+  // The deny list
+
+  denylistEntry (cardNo: string): { token: string, reason: DenyReason } | undefined {
+    return this.s.denylistEntry.get(cardNo) as { token: string, reason: DenyReason } | undefined
+  }
+
+  /** Lists (reason) or unlists (null) the card under the next version, with its change row. The
+   *  single writer makes versions rise in commit order. */
+  writeDenylist (cardNo: string, token: string, reason: DenyReason | null): void {
+    const version = Number(this.s.denylistVersion.get() ?? 0) + 1
+    this.s.setDenylistVersion.run(String(version))
+    if (reason === null) this.s.deleteDenylist.run(token)
+    else this.s.upsertDenylist.run(token, cardNo, reason, version)
+    this.s.insertDenylistChange.run(version, token, reason)
+    this.s.purgeDenylistChanges.run(version - DENYLIST_CHANGES_KEPT_MAX, AUDIT_PURGE_PER_WRITE_MAX)
   }
 
   markReversed (tapRowId: number, reversalTransferId: number): void {
@@ -330,8 +408,8 @@ export class LedgerStore implements LedgerState {
     return this.s.credit.get(reference) as { reference: string, card_no: string, account: string, amount: number } | undefined
   }
 
-  insertCredit (reference: string, cardNo: string, account: string, amount: number, transferId: number): void {
-    this.s.insertCredit.run(reference, cardNo, account, amount, transferId)
+  insertCredit (reference: string, cardNo: string, account: string, amount: number, transferId: number, debtFen: number): void {
+    this.s.insertCredit.run(reference, cardNo, account, amount, transferId, debtFen)
   }
 
   // Per-card rule state
@@ -388,7 +466,8 @@ export function toCard (row: CardRow): CardWithAccounts {
     birthDate: row.birth_date,
     categories: JSON.parse(row.categories) as string[],
     balances: { bank: row.bank, medical: row.medical },
-    accountIds: { bank: row.bank_account_id, medical: row.medical_account_id }
+    accountIds: { bank: row.bank_account_id, medical: row.medical_account_id },
+    debtFen: Number(row.debt_fen ?? 0)
   }
 }
 

@@ -8,11 +8,15 @@
 import { randomFillSync } from 'node:crypto'
 import { conflict, DomainError, ErrorCode, forbidden } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
-import { declined, decideTap, type CardRecord } from '../rules/engine.js'
+import { declined, decideTap, fundOffline, type CardRecord } from '../rules/engine.js'
 import { localTime } from '../rules/local-time.js'
-import type { Payment, RuleDecision, StateReader, TapFacts, TerminalFacts as RuleTerminal } from '../rules/types.js'
+import type { Payment, RuleDecision, RuleModule, StateReader, TapFacts, TerminalFacts as RuleTerminal } from '../rules/types.js'
+import type { DenyListKeeper } from './deny-list.js'
+import { AWAITING_ENTRY_KEY, awaitingExits, awaitingWrite, exitForEntry, overlayState, type AwaitingExit } from './late-entry.js'
+import { postRefund } from './refunds.js'
+import { splitRefund } from './refund-split.js'
 import { STATE_TTL_MS_MAX } from '../constants.js'
-import type { TapAnswer, TapJob, TapOutcome } from './engine.js'
+import type { TapAnswer, TapJob, TapOutcome, TerminalFacts } from './engine.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
 import type { LedgerState } from './ledger-state.js'
 import type { CardWithAccounts } from './store.js'
@@ -24,16 +28,25 @@ export interface TapMachineOptions {
   store: LedgerState
   catalogue: Catalogue
   serialize: (answer: TapAnswer) => string
+  denyList: DenyListKeeper
 }
 
 type CardResolution =
   | { card: CardWithAccounts, qrNonce?: { nonce: string, expiresAtMs: number }, atc?: number }
   | { declined: RuleDecision, cardNo: string | null }
 
+interface LateEntrySettlement { exit: AwaitingExit, fareFen: number, refundFen: number }
+
 interface Decided {
   body: TapAnswer
+  /** What the card's accounts pay (an offline tap's unpaid rest is debtFen). */
   payments: Payment[]
+  debtFen: number
   stateWrites: Array<{ key: string, value: unknown, expiresAtMs: number | null }>
+  /** An offline exit charged provisionally: it waits on the card for its entry. */
+  awaitEntry?: { account: string }
+  /** A late entry that priced a waiting exit: the difference is refunded. */
+  lateEntry?: LateEntrySettlement
 }
 
 export class TapMachine {
@@ -77,12 +90,13 @@ export class TapMachine {
       amount: tap.amount ?? null,
       context: tap.context ?? {},
       cardType: tap.card.type,
-      receivedAtMs: job.nowMs
+      receivedAtMs: job.nowMs,
+      ...(tap.offline === true ? { offline: true } : {})
     }
     const resolved = this.resolveCard(job)
     const decided = 'card' in resolved
       ? this.decide(job, facts, resolved.card)
-      : { body: answerFor(tap.tapId, resolved.declined), payments: [], stateWrites: [] }
+      : { body: answerFor(tap.tapId, resolved.declined), payments: [], debtFen: 0, stateWrites: [] }
     return { resolved, decided, payload: this.o.serialize(decided.body) }
   }
 
@@ -91,12 +105,18 @@ export class TapMachine {
     const { store } = this.o
     const { terminal, tap } = job
     const cardNo = 'card' in resolved ? resolved.card.cardNo : resolved.cardNo
-    const legs = 'card' in resolved ? this.postPayments(job, resolved.card, decided.payments) : { bankFen: 0, medicalFen: 0, operatorAccountId: null }
+    const legs = 'card' in resolved
+      ? this.postPayments(job, resolved.card, decided.payments, decided.debtFen)
+      : { bankFen: 0, medicalFen: 0, debtFen: 0, operatorAccountId: null }
     if ('card' in resolved) {
-      for (const write of decided.stateWrites) store.writeState(resolved.card.cardNo, write.key, write.value, write.expiresAtMs)
+      const card = resolved.card
+      for (const write of decided.stateWrites) store.writeState(card.cardNo, write.key, write.value, write.expiresAtMs)
       if (resolved.qrNonce !== undefined) store.rememberNonce(resolved.qrNonce.nonce, resolved.qrNonce.expiresAtMs)
       // The card proved itself with this counter: remembered whatever the rules decided.
-      if (resolved.atc !== undefined) store.writeState(resolved.card.cardNo, CARD_ATC_KEY, resolved.atc, null)
+      if (resolved.atc !== undefined) store.writeState(card.cardNo, CARD_ATC_KEY, resolved.atc, null)
+      if (decided.awaitEntry !== undefined && legs.operatorAccountId !== null) this.rememberAwaitingExit(job, card, legs)
+      if (decided.lateEntry !== undefined && decided.lateEntry.refundFen > 0) this.refundLateExit(job, card, decided.lateEntry)
+      if (legs.debtFen > 0 || decided.lateEntry !== undefined) this.o.denyList.sync(store, card.cardNo)
     }
     store.insertTap({
       terminalId: terminal.terminalId,
@@ -115,6 +135,44 @@ export class TapMachine {
       ...legs
     })
     return { payload, replay: false, decision: decided.body.decision, reason: decided.body.reason ?? null, amount: decided.body.amount, scenario: terminal.scenario, cardNo }
+  }
+
+  private rememberAwaitingExit (job: TapJob, card: CardWithAccounts, legs: { bankFen: number, medicalFen: number, debtFen: number, operatorAccountId: number | null }): void {
+    const { store } = this.o
+    const { status: _status, cardAuthentication: _auth, createdAt: _created, ...terminal } = job.terminal as TerminalFacts & { createdAt?: string }
+    const exit: AwaitingExit = {
+      terminal,
+      tapId: job.tap.tapId,
+      at: job.tap.at,
+      context: job.tap.context ?? {},
+      cardType: job.tap.card.type,
+      chargedFen: legs.bankFen + legs.medicalFen + legs.debtFen,
+      bankFen: legs.bankFen,
+      medicalFen: legs.medicalFen,
+      debtFen: legs.debtFen,
+      operatorAccountId: legs.operatorAccountId!
+    }
+    const waiting = awaitingWrite(awaitingExits(stateReader(store, card.cardNo, job.nowMs)), { add: exit })
+    store.writeState(card.cardNo, AWAITING_ENTRY_KEY, waiting.value, waiting.expiresAtMs ?? null)
+  }
+
+  /** The difference between the provisional charge and the priced journey, back to the card as a
+   *  refund of the exit tap (its own transfer and refunds row, so settlement days see it). */
+  private refundLateExit (job: TapJob, card: CardWithAccounts, settled: LateEntrySettlement): void {
+    const { exit } = settled
+    const done = this.o.store.refundTotals(exit.terminal.terminalId, exit.tapId)
+    const left = { bankFen: exit.bankFen - done.bankFen, medicalFen: exit.medicalFen - done.medicalFen, debtFen: exit.debtFen - done.debtFen }
+    const amountFen = Math.min(settled.refundFen, left.bankFen + left.medicalFen + left.debtFen)
+    if (amountFen <= 0) return
+    postRefund(this.o.store, {
+      reference: `late-entry:${exit.terminal.terminalId}/${exit.tapId}`,
+      terminalId: exit.terminal.terminalId,
+      tapId: exit.tapId,
+      card,
+      operatorAccountId: exit.operatorAccountId,
+      parts: splitRefund(amountFen, left, this.o.store.card(card.cardNo)!.debtFen),
+      nowIso: new Date(job.nowMs).toISOString()
+    })
   }
 
   private resolveCard (job: TapJob): CardResolution {
@@ -147,32 +205,109 @@ export class TapMachine {
     const { store, catalogue } = this.o
     const scenario = catalogue.scenarios.get(job.terminal.scenario)!
     const terminal: RuleTerminal = job.terminal
-    const decision = decideTap({ catalogue, scenario, tap, card: card as CardRecord, terminal, state: stateReader(store, card.cardNo, job.nowMs) })
-    if (decision.decision === 'declined') return { body: answerFor(tap.tapId, decision), payments: [], stateWrites: [] }
+    const base = stateReader(store, card.cardNo, job.nowMs)
+    const late = this.lateEntryOf(scenario.module.lateEntry, tap, terminal, base)
+    const state = late === undefined ? base : overlayState(base, new Map([[late.journeyStateKey, null]]))
+    const decision = decideTap({ catalogue, scenario, tap, card: card as CardRecord, terminal, state })
+    if (decision.decision === 'declined') return this.declinedOrProvisional(job, tap, card, decision)
 
+    const offline = tap.offline === true
+    const { paid, debtFen } = offline ? fundOffline(decision.payments, card.balances) : { paid: decision.payments, debtFen: 0 }
     const total = decision.payments.reduce((sum, p) => sum + p.amount, 0)
-    const balances = { ...card.balances }
-    for (const p of decision.payments) balances[p.account] -= p.amount
-    const first = decision.payments[0]!
-    const body: TapAnswer = { tapId: tap.tapId, decision: 'approved', amount: total, authCode: authCode(), message: decision.message }
-    // account and balance are optional in api-v1's answer: an identity counter gets neither.
-    if (scenario.module.identityOnly !== true) {
-      body.account = first.account
-      body.balance = balances[first.account]
-      if (decision.payments.length > 1) body.payments = decision.payments
+    let stateWrites = (decision.stateWrites ?? []).map(write => ({ key: write.key, value: write.value, expiresAtMs: stateExpiry(write, job.nowMs) }))
+    let details = decision.details
+    let lateEntry: LateEntrySettlement | undefined
+    if (late !== undefined) {
+      const settled = this.settleLateEntry(job, card, late, stateWrites)
+      stateWrites = settled.stateWrites
+      lateEntry = settled.settlement
+      if (lateEntry !== undefined) details = { ...details, lateEntryFor: lateEntry.exit.tapId, exitFareFen: lateEntry.fareFen, exitRefundFen: lateEntry.refundFen }
     }
-    if (decision.details !== undefined) body.details = decision.details
-    const stateWrites = (decision.stateWrites ?? []).map(write => ({
-      key: write.key,
-      value: write.value,
-      expiresAtMs: stateExpiry(write, job.nowMs)
-    }))
-    return { body, payments: decision.payments, stateWrites }
+    const body = this.approvedBody(scenario.module.identityOnly === true, tap.tapId, card, { paid, total, debtFen, message: decision.message, details })
+    return { body, payments: paid, debtFen, stateWrites, lateEntry }
   }
 
-  /** The tap's transfer: the card's accounts pay the terminal operator's receivable in the
-   *  terminal's city. Card balances move in the batch; the receivable once per batch. */
-  private postPayments (job: TapJob, card: CardWithAccounts, payments: Payment[]): { bankFen: number, medicalFen: number, operatorAccountId: number | null } {
+  private approvedBody (identityOnly: boolean, tapId: string, card: CardWithAccounts, o: { paid: Payment[], total: number, debtFen: number, message: TapAnswer['message'], details?: Record<string, unknown> }): TapAnswer {
+    const balances = { ...card.balances }
+    for (const p of o.paid) balances[p.account] -= p.amount
+    const first = o.paid[0]!
+    const body: TapAnswer = { tapId, decision: 'approved', amount: o.total, authCode: authCode(), message: o.message }
+    // account and balance are optional in api-v1's answer: an identity counter gets neither.
+    if (!identityOnly) {
+      body.account = first.account
+      body.balance = balances[first.account]
+      if (o.paid.length > 1) body.payments = o.paid
+    }
+    if (o.debtFen > 0) body.debt = o.debtFen
+    if (o.details !== undefined) body.details = o.details
+    return body
+  }
+
+  /** An offline tap declined for a reason a later-arriving earlier tap settles (a metro exit before
+   *  its entry) is charged the module's provisional amount and waits on the card; any other
+   *  decline stands (offline or not: card state, a duplicate, an identity rule). */
+  private declinedOrProvisional (job: TapJob, tap: TapFacts, card: CardWithAccounts, decision: RuleDecision & { decision: 'declined' }): Decided {
+    const scenario = this.o.catalogue.scenarios.get(job.terminal.scenario)!
+    const lateEntry = scenario.module.lateEntry
+    const provisionalFen = decision.details?.maxFareFen
+    if (tap.offline !== true || lateEntry === undefined || decision.reason !== lateEntry.awaitsReason ||
+      typeof provisionalFen !== 'number' || !Number.isSafeInteger(provisionalFen) || provisionalFen < 0) {
+      return { body: answerFor(tap.tapId, decision), payments: [], debtFen: 0, stateWrites: [] }
+    }
+    const account = scenario.fixture.accounts[0] ?? 'bank'
+    const { paid, debtFen } = fundOffline([{ account, amount: provisionalFen }], card.balances)
+    const details = { ...decision.details, provisional: true, awaiting: 'entry' }
+    const body = this.approvedBody(false, tap.tapId, card, { paid, total: provisionalFen, debtFen, message: PROVISIONAL_MESSAGE, details })
+    return { body, payments: paid, debtFen, stateWrites: [], awaitEntry: { account } }
+  }
+
+  /** A late entry: the card has exits waiting in this city dated after this tap. */
+  private lateEntryOf (spec: RuleModule['lateEntry'], tap: TapFacts, terminal: RuleTerminal, base: StateReader): (NonNullable<RuleModule['lateEntry']> & { exit: AwaitingExit }) | undefined {
+    if (spec === undefined || !spec.isEntry(tap.context)) return undefined
+    const exit = exitForEntry(awaitingExits(base), terminal.city, tap.at.epochMs)
+    return exit === undefined ? undefined : { ...spec, exit }
+  }
+
+  /** Prices the waiting exit as the journey this entry began. The entry's own journey write is not
+   *  applied (the card's current journey, if any, stays open); the exit's state writes are, less
+   *  its journey key. Not priced (the card now blocked, the module declining): the exit keeps
+   *  waiting and the entry opens nothing. */
+  private settleLateEntry (job: TapJob, card: CardWithAccounts, late: NonNullable<RuleModule['lateEntry']> & { exit: AwaitingExit }, entryWrites: Decided['stateWrites']): { stateWrites: Decided['stateWrites'], settlement?: LateEntrySettlement } {
+    const { catalogue, store } = this.o
+    const others = entryWrites.filter(write => write.key !== late.journeyStateKey)
+    const journey = entryWrites.find(write => write.key === late.journeyStateKey && write.value !== null && write.value !== undefined)
+    const exitScenario = catalogue.scenarios.get(late.exit.terminal.scenario)
+    const exitCity = catalogue.cities.get(late.exit.terminal.city)
+    if (journey === undefined || exitScenario === undefined || exitCity === undefined) return { stateWrites: others }
+    const overrides = new Map<string, unknown>(entryWrites.map(write => [write.key, write.value]))
+    const exitTap: TapFacts = {
+      tapId: late.exit.tapId,
+      at: localTime(Date.parse(late.exit.at), exitCity.fixture.utcOffsetMinutes),
+      amount: null,
+      context: late.exit.context,
+      cardType: late.exit.cardType,
+      receivedAtMs: job.nowMs,
+      offline: true
+    }
+    const exitDecision = decideTap({
+      catalogue, scenario: exitScenario, tap: exitTap, card: card as CardRecord, terminal: late.exit.terminal,
+      state: overlayState(stateReader(store, card.cardNo, job.nowMs), overrides)
+    })
+    if (exitDecision.decision === 'declined') return { stateWrites: others }
+    const fareFen = exitDecision.payments.reduce((sum, p) => sum + p.amount, 0)
+    const exitWrites = (exitDecision.stateWrites ?? []).filter(write => write.key !== late.journeyStateKey)
+      .map(write => ({ key: write.key, value: write.value, expiresAtMs: stateExpiry(write, job.nowMs) }))
+    const waiting = awaitingWrite(awaitingExits(stateReader(store, card.cardNo, job.nowMs)), { remove: late.exit })
+    return {
+      stateWrites: [...others, ...exitWrites, { key: AWAITING_ENTRY_KEY, value: waiting.value, expiresAtMs: waiting.expiresAtMs ?? null }],
+      settlement: { exit: late.exit, fareFen, refundFen: Math.max(late.exit.chargedFen - fareFen, 0) }
+    }
+  }
+
+  /** The tap's transfer: the card's accounts, and for an offline tap its issuer's debt account for
+   *  what they could not pay, pay the terminal operator's receivable in the terminal's city. Card
+   *  balances move in the batch; the receivable once per batch. */
+  private postPayments (job: TapJob, card: CardWithAccounts, payments: Payment[], debtFen: number): { bankFen: number, medicalFen: number, debtFen: number, operatorAccountId: number | null } {
     const { store } = this.o
     let bankFen = 0
     let medicalFen = 0
@@ -181,14 +316,24 @@ export class TapMachine {
       if (p.account === 'bank') bankFen += p.amount
       else medicalFen += p.amount
     }
-    const total = bankFen + medicalFen
-    if (total === 0) return { bankFen, medicalFen, operatorAccountId: null }
+    if (!Number.isSafeInteger(debtFen) || debtFen < 0) throw new LedgerInvariantError(`debt must be a whole non-negative fen, got ${debtFen}`)
+    const total = bankFen + medicalFen + debtFen
+    if (total === 0) return { bankFen, medicalFen, debtFen, operatorAccountId: null }
     const operatorAccountId = store.postings.accountId(accountCode.operator(job.terminal.operator, job.terminal.city), 'operator')
     if (bankFen > 0) store.moveCardMoney(card.cardNo, 'bank', -bankFen)
     if (medicalFen > 0) store.moveCardMoney(card.cardNo, 'medical', -medicalFen)
+    if (debtFen > 0) {
+      store.addToBalance(store.postings.accountId(accountCode.debt(card.issuer), 'clearing'), -debtFen)
+      store.addCardDebt(card.cardNo, debtFen)
+    }
     store.addToBalance(operatorAccountId, total)
-    return { bankFen, medicalFen, operatorAccountId }
+    return { bankFen, medicalFen, debtFen, operatorAccountId }
   }
+}
+
+const PROVISIONAL_MESSAGE = {
+  zh: '无进站记录，暂按最高票价扣费，进站记录到达后退还差额',
+  en: 'No entry recorded yet: charged the maximum fare for now; the difference is refunded when the entry arrives'
 }
 
 /** better-sqlite3 names storage failures SQLITE_*: they fail the batch, never one tap. */

@@ -3,10 +3,13 @@
 // so a refused operation leaves nothing behind: not in the file, not in the writer's caches.
 // An admin change given an AuditStamp writes its audit row last, once the change succeeded, in the
 // same transaction: a refusal throws before it, a failed commit takes both away.
-import { conflict, forbidden, notFound } from '../errors.js'
+import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode } from '../rules/types.js'
-import type { AuditAction, AuditEntry, AuditStamp, CardInput, CardView, ReversalResult, TapAnswer, TerminalRecord } from './engine.js'
+import type { AuditAction, AuditEntry, AuditStamp, CardInput, CardView, RefundResult, ReversalResult, TapAnswer, TerminalRecord } from './engine.js'
+import type { DenyListKeeper } from './deny-list.js'
+import { postRefund } from './refunds.js'
+import { splitRefund } from './refund-split.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
 import type { LedgerState } from './ledger-state.js'
 import type { CardWithAccounts, MoneyLeg, RecordedTap } from './store.js'
@@ -14,10 +17,12 @@ import type { CardWithAccounts, MoneyLeg, RecordedTap } from './store.js'
 export class WriterOps {
   private readonly store: LedgerState
   private readonly catalogue: Catalogue
+  private readonly denyList: DenyListKeeper
 
-  constructor (store: LedgerState, catalogue: Catalogue) {
+  constructor (store: LedgerState, catalogue: Catalogue, denyList: DenyListKeeper) {
     this.store = store
     this.catalogue = catalogue
+    this.denyList = denyList
   }
 
   createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): CardView {
@@ -34,6 +39,8 @@ export class WriterOps {
       categories: input.holder?.categories ?? []
     }, nowIso)
     store.rememberNewCard(input.cardNo)
+    // A card issued lost or frozen is listed at once.
+    this.denyList.sync(store, input.cardNo)
     for (const [account, amount] of Object.entries(input.accounts ?? {})) {
       if (amount === undefined || amount <= 0) continue
       const reference = `opening:${input.cardNo}:${account}`
@@ -60,6 +67,7 @@ export class WriterOps {
   setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): CardView {
     const from = this.store.card(cardNo)?.status
     if (!this.store.setCardStatus(cardNo, status)) throw notFound('card not found')
+    this.denyList.sync(this.store, cardNo)
     this.audit(audit, 'card.status', { card: cardNo }, { from, to: status })
     return this.cardView(cardNo)
   }
@@ -86,6 +94,8 @@ export class WriterOps {
     const scenario = this.catalogue.scenarios.get(tap.scenario)
     if (scenario?.module.reversible !== true) throw forbidden(`taps of scenario ${tap.scenario} cannot be reversed`)
     if (tap.decision !== 'approved') throw conflict('a declined tap has nothing to reverse')
+    // A refunded tap is refunded the rest of the way, not reversed: one money-back path per tap.
+    if (tap.reversalTransferId === null && store.refundTotals(terminalId, tapId).amount > 0) throw conflict('this tap was partly refunded: refund the rest instead')
     const answer = JSON.parse(tap.response) as TapAnswer
     const payments = answer.payments ?? (answer.account === undefined ? [] : [{ account: answer.account, amount: answer.amount }])
     const result: ReversalResult = { tapId, reversed: true, amount: tap.amount, payments }
@@ -93,7 +103,46 @@ export class WriterOps {
     const legs = this.reverseLegs(tap)
     const transferId = store.postTransfer('reversal', `${terminalId}/${tapId}`, legs, new Date(nowMs).toISOString())
     store.markReversed(tap.id, transferId)
+    if (tap.debtFen > 0 && tap.cardNo !== null) this.denyList.sync(store, tap.cardNo)
     return result
+  }
+
+  /**
+   * api-v1.1 refunds: all (amount undefined) or part of an approved tap's charge back where it
+   * came from (refund-split.ts), as one balanced transfer. Idempotent on reference: the same
+   * reference for the same tap and amount answers again; for anything else, 409. The refunds of a
+   * tap never exceed its charge, and a reversed tap has nothing left to refund.
+   */
+  refundTap (terminalId: string, tapId: string, amount: number | undefined, reference: string, nowMs: number, audit?: AuditStamp): RefundResult {
+    const { store } = this
+    const previous = store.refund(reference)
+    if (previous !== undefined) {
+      if (previous.terminalId !== terminalId || previous.tapId !== tapId || (amount !== undefined && amount !== previous.amount)) {
+        throw conflict(`refund reference ${reference} was already used for another refund`)
+      }
+      return refundAnswer(store.refundTotals(terminalId, tapId).amount, previous)
+    }
+    const tap = store.tap(terminalId, tapId)
+    if (tap === undefined) throw notFound('no such tap from this terminal')
+    if (tap.decision !== 'approved' || tap.amount === 0 || tap.operatorAccountId === null || tap.cardNo === null) throw conflict('this tap charged nothing: nothing to refund')
+    if (tap.reversalTransferId !== null) throw conflict('this tap was reversed: nothing left to refund')
+    const done = store.refundTotals(terminalId, tapId)
+    const leftFen = tap.amount - done.amount
+    const refundFen = amount ?? leftFen
+    if (leftFen <= 0) throw conflict('this tap is refunded in full already')
+    if (!Number.isSafeInteger(refundFen) || refundFen <= 0) throw badRequest('amount must be a positive whole number of fen')
+    if (refundFen > leftFen) throw conflict(`the refunds of a tap never exceed its charge: ${leftFen} fen left to refund`)
+    const card = store.card(tap.cardNo)
+    if (card === undefined) throw new LedgerInvariantError('an approved tap without its card')
+    const left = { bankFen: tap.bankFen - done.bankFen, medicalFen: tap.medicalFen - done.medicalFen, debtFen: tap.debtFen - done.debtFen }
+    const parts = splitRefund(refundFen, left, card.debtFen)
+    const nowIso = new Date(nowMs).toISOString()
+    postRefund(store, { reference, terminalId, tapId, card, operatorAccountId: tap.operatorAccountId, parts, nowIso })
+    if (parts.debtFen > 0) this.denyList.sync(store, card.cardNo)
+    const recorded = store.refund(reference) ?? { amount: refundFen, ...parts }
+    // The row names the tap (its terminal is the target), never the card behind it.
+    this.audit(audit, 'tap.refund', { terminal: terminalId }, { tapId, amount: refundFen, reference: reference.split(card.cardNo).join('*') })
+    return refundAnswer(done.amount + refundFen, recorded)
   }
 
   registerTerminal (record: TerminalRecord, audit?: AuditStamp): TerminalRecord {
@@ -122,6 +171,12 @@ export class WriterOps {
     return { ...record, secret: storedSecret }
   }
 
+  /** Brings these cards' deny-list rows in line with their status and debt. */
+  syncDenylist (cardNos: string[]): number {
+    for (const cardNo of cardNos) this.denyList.sync(this.store, cardNo)
+    return cardNos.length
+  }
+
   /** An admin act with no ledger change of its own (a QR minted): the row alone. */
   recordAudit (entry: AuditEntry): void {
     this.store.insertAudit(entry)
@@ -142,25 +197,37 @@ export class WriterOps {
     const card = tap.cardNo === null ? undefined : this.store.card(tap.cardNo)
     if (card === undefined) throw new LedgerInvariantError('an approved tap without its card')
     if (tap.operatorAccountId !== null) {
+      // What the tap left owed is cancelled; what the card has since repaid of it comes back as money.
+      const parts = splitRefund(tap.amount, { bankFen: tap.bankFen, medicalFen: tap.medicalFen, debtFen: tap.debtFen }, card.debtFen)
       const legs: MoneyLeg[] = []
-      if (tap.bankFen > 0) legs.push({ accountId: card.accountIds.bank, amount: tap.bankFen, card: { cardNo: card.cardNo, account: 'bank' } })
-      if (tap.medicalFen > 0) legs.push({ accountId: card.accountIds.medical, amount: tap.medicalFen, card: { cardNo: card.cardNo, account: 'medical' } })
-      legs.push({ accountId: tap.operatorAccountId, amount: -(tap.bankFen + tap.medicalFen) })
+      if (parts.bankFen > 0) legs.push({ accountId: card.accountIds.bank, amount: parts.bankFen, card: { cardNo: card.cardNo, account: 'bank' } })
+      if (parts.medicalFen > 0) legs.push({ accountId: card.accountIds.medical, amount: parts.medicalFen, card: { cardNo: card.cardNo, account: 'medical' } })
+      if (parts.debtFen > 0) {
+        legs.push({ accountId: this.store.postings.accountId(accountCode.debt(card.issuer), 'clearing'), amount: parts.debtFen })
+        this.store.addCardDebt(card.cardNo, -parts.debtFen)
+      }
+      legs.push({ accountId: tap.operatorAccountId, amount: -tap.amount })
       return legs
     }
     if (tap.transferId === null) throw new LedgerInvariantError('an approved paid tap without its transfer')
     return this.store.postingsOfTransfer(tap.transferId).map(p => ({ accountId: p.accountId, amount: -p.amount, card: cardLegOf(card, p.accountId) }))
   }
 
+  /** A credit repays the card's debt first (api-v1.1); the rest goes to the account. One transfer. */
   private postCredit (cardNo: string, account: AccountKind, amount: number, reference: string, nowIso: string): void {
     const card = this.store.card(cardNo)
     if (card === undefined) throw notFound('card not found')
     const clearing = this.store.postings.accountId(accountCode.clearing(this.catalogue.cityByIssuer.get(card.issuer) ?? card.issuer), 'clearing')
-    const transferId = this.store.postTransfer('credit', reference, [
-      { accountId: clearing, amount: -amount },
-      { accountId: card.accountIds[account], amount, card: { cardNo, account } }
-    ], nowIso)
-    this.store.insertCredit(reference, cardNo, account, amount, transferId)
+    const repaidFen = Math.min(amount, card.debtFen)
+    const legs: MoneyLeg[] = [{ accountId: clearing, amount: -amount }]
+    if (repaidFen > 0) legs.push({ accountId: this.store.postings.accountId(accountCode.debt(card.issuer), 'clearing'), amount: repaidFen })
+    if (amount > repaidFen) legs.push({ accountId: card.accountIds[account], amount: amount - repaidFen, card: { cardNo, account } })
+    const transferId = this.store.postTransfer('credit', reference, legs, nowIso)
+    this.store.insertCredit(reference, cardNo, account, amount, transferId, repaidFen)
+    if (repaidFen > 0) {
+      this.store.addCardDebt(cardNo, -repaidFen)
+      this.denyList.sync(this.store, cardNo)
+    }
   }
 }
 
@@ -178,8 +245,16 @@ function viewOf (card: CardWithAccounts, city: string): CardView {
     status: card.status,
     expiresOn: card.expiresOn,
     holder: { birthDate: card.birthDate, categories: card.categories },
-    balances: { ...card.balances }
+    balances: { ...card.balances },
+    debt: card.debtFen
   }
+}
+
+function refundAnswer (refundedFen: number, refund: { bankFen: number, medicalFen: number, debtFen: number }): RefundResult {
+  const payments: RefundResult['payments'] = []
+  if (refund.bankFen > 0) payments.push({ account: 'bank', amount: refund.bankFen })
+  if (refund.medicalFen > 0) payments.push({ account: 'medical', amount: refund.medicalFen })
+  return { refunded: refundedFen, payments, debtCancelled: refund.debtFen }
 }
 
 /** For error messages and logs: never the card number in clear. */

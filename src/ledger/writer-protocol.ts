@@ -20,6 +20,8 @@ export interface WriterData {
   faultInjection: boolean
   /** The audit trail's bound (AUDIT_ROWS_MAX unless a test lowers it). */
   auditRowsMax?: number
+  /** The deny list's token key (hex): the writer lists cards by token, never by number. */
+  denylistKeyHex: string
 }
 
 export interface ReaderData {

@@ -2,6 +2,7 @@
 // outlive the process: with a new key per start, one card got a new token every restart and a day's
 // lines could not be joined to the next day's. Order: CARD_TOKEN_KEY, else a key file kept beside
 // the ledger (created once, mode 0600), so `npm start` is stable with no configuration.
+import { createHash } from 'node:crypto'
 import { keyFromEnvOrFile } from './key-file.js'
 
 export const CARD_TOKEN_KEY_CHARS_MIN = 32
@@ -39,4 +40,26 @@ export function terminalSecretsKey (o: { envValue: string | undefined, dbPath: s
     charsMin: CARD_TOKEN_KEY_CHARS_MIN,
     fail: message => new TerminalSecretsKeyError(message)
   })
+}
+
+// The key of the deny list's card tokens (src/cards/denylist-token.ts), sent to terminals with the
+// list: DENYLIST_TOKEN_KEY, else denylist-token.key beside the ledger. The 32 bytes used are the
+// SHA-256 of the material. Processes sharing a PostgreSQL ledger need the same; changing it makes
+// every listed token unknown to terminals until the list is rebuilt (docs/offline.md).
+export const DENYLIST_TOKEN_KEY_FILE = 'denylist-token.key'
+
+export class DenylistTokenKeyError extends Error {
+  readonly code = 'DENYLIST_TOKEN_KEY_INVALID'
+}
+
+export function denylistTokenKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
+  const material = keyFromEnvOrFile({
+    envName: 'DENYLIST_TOKEN_KEY',
+    envValue: o.envValue,
+    dbPath: o.dbPath,
+    fileName: DENYLIST_TOKEN_KEY_FILE,
+    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
+    fail: message => new DenylistTokenKeyError(message)
+  })
+  return { key: createHash('sha256').update(material.key).digest(), source: material.source }
 }

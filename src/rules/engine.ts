@@ -2,7 +2,7 @@
 // the per-card state reader and the clock-derived local time, and applies what it returns.
 import type { Catalogue, ScenarioEntry } from './catalogue.js'
 import type {
-  AccountKind, CardFacts, DeclinedDecision, LocalTime, Message, RuleDecision, StateReader, TapFacts, TerminalFacts
+  AccountKind, CardFacts, DeclinedDecision, LocalTime, Message, Payment, RuleDecision, StateReader, TapFacts, TerminalFacts
 } from './types.js'
 import { ACCOUNT_KINDS } from './types.js'
 
@@ -16,7 +16,8 @@ export const CORE_REASONS: Record<string, Message> = {
   QR_INVALID: { zh: '电子社保卡二维码无效', en: 'Invalid e-card QR code' },
   QR_EXPIRED: { zh: '电子社保卡二维码已过期', en: 'E-card QR code has expired' },
   QR_REUSED: { zh: '电子社保卡二维码已使用', en: 'E-card QR code already used' },
-  CARD_AUTH_FAILED: { zh: '卡片认证失败', en: 'Card authentication failed' }
+  CARD_AUTH_FAILED: { zh: '卡片认证失败', en: 'Card authentication failed' },
+  CARD_IN_DEBT: { zh: '卡片有欠款，请先充值', en: 'The card has unpaid offline fares: please top up' }
 }
 
 export function declined (reason: string, message?: Message): DeclinedDecision {
@@ -33,6 +34,8 @@ export interface CardRecord {
   birthDate: string | null
   categories: string[]
   balances: Record<AccountKind, number>
+  /** What the card owes for offline taps it could not pay (fen). */
+  debtFen: number
 }
 
 /** Status and expiry checks on a known card, judged at the tap's local date. */
@@ -57,6 +60,9 @@ export function decideTap (input: EngineInput): RuleDecision {
   if (issuerCity === undefined) return declined('ISSUER_NOT_ACCEPTED')
   const cardCheck = checkCard(card, tap.at)
   if (cardCheck !== undefined) return cardCheck
+  // api-v1.1: a card with debt is on the deny list; online it is declined until it is topped up.
+  // An offline tap was already let through: it is decided, and what it cannot pay adds to the debt.
+  if (tap.offline !== true && card.debtFen > 0) return declined('CARD_IN_DEBT')
   const cardFacts: CardFacts = {
     cardNo: card.cardNo,
     issuer: card.issuer,
@@ -77,7 +83,22 @@ export function decideTap (input: EngineInput): RuleDecision {
   })
   if (decision.decision === 'declined') return decision
   assertPayments(decision.payments, scenario)
-  return fundingCheck(decision, card.balances)
+  // Offline: never declined for money; the ledger pays what the accounts hold (fundOffline).
+  return tap.offline === true ? decision : fundingCheck(decision, card.balances)
+}
+
+/** An offline tap's payments against the balances: each part paid from its own account as far as
+ *  it goes (in the module's order), the rest owed. Pure; amounts in fen. */
+export function fundOffline (payments: Payment[], balances: Record<AccountKind, number>): { paid: Payment[], debtFen: number } {
+  const left = { ...balances }
+  let debtFen = 0
+  const paid = payments.map(payment => {
+    const amount = Math.min(payment.amount, Math.max(left[payment.account], 0))
+    left[payment.account] -= amount
+    debtFen += payment.amount - amount
+    return { account: payment.account, amount }
+  })
+  return { paid, debtFen }
 }
 
 function fundingCheck (decision: RuleDecision & { decision: 'approved' }, balances: Record<AccountKind, number>): RuleDecision {

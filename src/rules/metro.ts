@@ -98,6 +98,7 @@ export const metro: RuleModule<MetroTariff> = {
   },
   reasons: REASONS,
   reversible: false,
+  lateEntry: { awaitsReason: 'NO_ENTRY', journeyStateKey: OPEN_JOURNEY_KEY, isEntry: context => context.direction === 'in' },
   decide (input) {
     const station = input.terminal.location.station
     const city = input.city as MetroCityFixture | undefined
@@ -160,7 +161,8 @@ function tapIn (input: RuleInput<MetroTariff>, station: string): RuleDecision {
   const closingFareFen = open?.unfinishedFareFen ?? 0
   const entryMinimumFen = tariff.requireMinimumFareAtEntry && pass === null ? applyFareLevel(minimumFareFen(tariff.fare), concession.level) : 0
   const account = accountOf(input)
-  if (card.balances[account] < closingFareFen + passPriceFen + entryMinimumFen) {
+  // Offline gates let the rider in: the minimum is a risk rule for online entries only.
+  if (tap.offline !== true && card.balances[account] < closingFareFen + passPriceFen + entryMinimumFen) {
     return declined('BELOW_MINIMUM_BALANCE', { requiredFen: closingFareFen + passPriceFen + entryMinimumFen, unfinishedFareFen: closingFareFen })
   }
   const journey: OpenJourney = {

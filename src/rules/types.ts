@@ -43,6 +43,9 @@ export interface TapFacts {
   /** Epoch ms the service received the tap, when the caller passes it: lets a module bound how far
    *  back `at` may move its risk counters (terminal-payment `backdateMinutesMax`). Optional. */
   receivedAtMs?: number
+  /** The terminal already let the holder through without asking (api-v1.1 offline batch item):
+   *  a module must not decline it for money (the ledger turns what the card cannot pay into debt). */
+  offline?: boolean
 }
 
 export interface CardFacts {
@@ -142,4 +145,10 @@ export interface RuleModule<Tariff = unknown> {
    *  A message here is a 400 BAD_REQUEST: the tap is bad input, not a decision, and nothing is recorded. */
   checkRequest?: (tap: { amount: number | null, context: Record<string, unknown> }) => string | undefined
   decide (input: RuleInput<Tariff>): RuleDecision
+  /** An offline tap declined with `awaitsReason` may be settled when an earlier tap of the same
+   *  card arrives later (a metro exit uploaded before its entry): the ledger charges the module's
+   *  provisional amount (`details.maxFareFen`) now and re-prices when a tap of `pairsWithScenario`
+   *  dated before it arrives, replaying the module with the earlier tap's `journeyStateKey` write
+   *  (src/ledger/late-entry.ts). */
+  lateEntry?: { awaitsReason: string, journeyStateKey: string, isEntry: (context: Record<string, unknown>) => boolean }
 }

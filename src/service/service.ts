@@ -12,8 +12,8 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
 import type {
-  AdminActor, AuditQuery, AuditRecord, AuditStamp, CardInput, CardView, EngineHealth, LedgerEngine, ReversalResult, StoredTap, TapOutcome, TapRequest,
-  TerminalRecord
+  AdminActor, AuditQuery, AuditRecord, AuditStamp, CardInput, CardView, DenylistAnswer, EngineHealth, LedgerEngine, RefundResult, ReversalResult, StoredTap,
+  TapOutcome, TapRequest, TerminalRecord
 } from '../ledger/engine.js'
 import { cardTokenizer, type CardTokenizer } from '../log.js'
 import type { LedgerCheckReport } from '../ledger/check.js'
@@ -22,6 +22,7 @@ import { prepareTapJob, type TapCheckContext } from './tap-checks.js'
 import { TapQueue } from './tap-queue.js'
 import { TerminalRegistry } from './terminal-registry.js'
 import { SecretBox, SecretBoxError } from '../auth/secret-box.js'
+import { TerminalHeartbeats, type Heartbeat } from './terminal-heartbeats.js'
 import type { AuthTerminal } from '../auth/terminal-auth.js'
 
 export interface TerminalInput {
@@ -49,6 +50,8 @@ export interface ServiceOptions {
   cardToken?: CardTokenizer
   /** Seals terminal secrets before the ledger stores them (TERMINAL_SECRETS_KEY or its key file). */
   secretBox: SecretBox
+  /** The deny list's token key (32 bytes): terminals get it with the list to compute tokens. */
+  denylistKey: Buffer
 }
 
 /** What a rotation answers: the new secret, once, and until when the old one is still accepted. */
@@ -69,9 +72,12 @@ export class Service {
   private healthProbe: Promise<EngineHealth> | undefined
 
   private readonly secretBox: SecretBox
+  private readonly denylistTokenKey: string
+  readonly heartbeats = new TerminalHeartbeats()
 
   private constructor (o: ServiceOptions, terminals: AuthTerminal[]) {
     this.secretBox = o.secretBox
+    this.denylistTokenKey = o.denylistKey.toString('base64url')
     this.engine = o.engine
     this.catalogue = o.catalogue
     this.qrKeys = o.qrKeys
@@ -104,6 +110,8 @@ export class Service {
       const resealed = await o.engine.setTerminalSecret(stored.terminalId, o.secretBox.seal(stored.terminalId, { secret: stored.secret }))
       terminals.push(openedWith(o.secretBox, resealed))
     }
+    // A ledger from before the deny list: its lost and frozen cards are listed now (bounded batches).
+    await o.engine.backfillDenylist()
     return new Service(o, terminals)
   }
 
@@ -122,6 +130,23 @@ export class Service {
 
   async reverseTap (terminalId: string, tapId: string): Promise<ReversalResult> {
     return await this.engine.reverseTap(terminalId, tapId, this.nowMs())
+  }
+
+  /** api-v1.1 refunds: all or part of an approved tap's charge, idempotent on reference. */
+  async refundTap (terminalId: string, tapId: string, amount: number | undefined, reference: string, actor?: AdminActor): Promise<RefundResult> {
+    if (amount !== undefined && (!Number.isSafeInteger(amount) || amount <= 0)) throw badRequest('amount must be a positive whole number of fen')
+    return await this.engine.refundTap(terminalId, tapId, amount, reference, this.nowMs(), this.stamp(actor, terminalId))
+  }
+
+  /** The deny list for a terminal: changes after `since`, or all of it, with the token key. */
+  async denylist (since: number | undefined): Promise<DenylistAnswer & { tokenKey: string }> {
+    if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) throw badRequest('since must be a whole number ≥ 0')
+    return { ...await this.engine.denylist(since), tokenKey: this.denylistTokenKey }
+  }
+
+  recordHeartbeat (terminalId: string, heartbeat: Heartbeat): void {
+    if (heartbeat.oldestQueuedAt !== null && !Number.isFinite(Date.parse(heartbeat.oldestQueuedAt))) throw badRequest('oldestQueuedAt is not a time')
+    this.heartbeats.record(terminalId, heartbeat, this.nowMs())
   }
 
   async tapsForCard (cardNo: string): Promise<StoredTap[]> {

@@ -93,7 +93,7 @@ export async function runVopr (seed: number, steps: number): Promise<VoprReport>
     try {
       await service.createCard({ cardNo, issuer: ISSUERS[city], holder: { birthDate }, status, accounts: { bank: openingFen, medical: 500 } })
       if (stolen) fail(`card ${cardNo} was created although its opening reference was taken`)
-      cards.set(cardNo, { cardNo, issuer: ISSUERS[city], status, expiresOn: null, birthDate, categories: [], balances: { bank: openingFen, medical: 500 }, state: new Map() })
+      cards.set(cardNo, { cardNo, issuer: ISSUERS[city], status, expiresOn: null, birthDate, categories: [], balances: { bank: openingFen, medical: 500 }, debtFen: 0, state: new Map() })
       for (const [account, amount] of [['bank', openingFen], ['medical', 500]] as const) if (amount > 0) credits.set(`opening:${cardNo}:${account}`, { cardNo, account, amount })
     } catch (error) {
       if (!stolen || (error as { code?: string }).code !== 'CONFLICT') fail(`createCard: ${(error as Error).message}`)
