@@ -143,15 +143,16 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
  *  operator accounts and refund totals (one more round trip, only then). */
 export async function preloadAwaitingExits (client: pg.ClientBase, state: PreloadedState): Promise<void> {
   const needs = state.awaitingExitNeeds()
-  if (needs.accountIds.length === 0 && needs.taps.length === 0) return
-  const [accounts, totals] = await Promise.all([
+  if (needs.exits === 0) return
+  const [accounts, totals, transferIds] = await Promise.all([
     client.query<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE id = ANY($1)', [needs.accountIds]),
     client.query<RefundTotals & { terminal_id: string, tap_id: string }>(`SELECT k.terminal_id, k.tap_id, COALESCE(SUM(r.amount), 0) AS amount,
         COALESCE(SUM(r.bank_fen), 0) AS "bankFen", COALESCE(SUM(r.medical_fen), 0) AS "medicalFen", COALESCE(SUM(r.debt_fen), 0) AS "debtFen"
       FROM unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id) LEFT JOIN refunds r ON r.terminal_id = k.terminal_id AND r.tap_id = k.tap_id
-      GROUP BY k.terminal_id, k.tap_id`, [needs.taps.map(k => k[0]), needs.taps.map(k => k[1])])
+      GROUP BY k.terminal_id, k.tap_id`, [needs.taps.map(k => k[0]), needs.taps.map(k => k[1])]),
+    client.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('transfers', 'id')) AS id FROM generate_series(1, $1)", [needs.exits])
   ])
-  state.addLoaded(accounts.rows, totals.rows.map(({ terminal_id: terminalId, tap_id: tapId, ...t }) => [terminalId, tapId, t]))
+  state.addLoaded(accounts.rows, totals.rows.map(({ terminal_id: terminalId, tap_id: tapId, ...t }) => [terminalId, tapId, t]), transferIds.rows.map(r => r.id))
 }
 
 /** The preload of a tap batch: every key its jobs can touch. */

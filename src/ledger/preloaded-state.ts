@@ -106,21 +106,25 @@ export class PreloadedState implements LedgerState {
 
   /** What a late metro entry of this batch may need beyond the preload: the operator accounts and
    *  refund totals of the exits waiting on its cards (late-entry.ts). Usually nothing. */
-  awaitingExitNeeds (): { accountIds: number[], taps: Array<[string, string]> } {
+  awaitingExitNeeds (): { accountIds: number[], taps: Array<[string, string]>, exits: number } {
     const accountIds = new Set<number>()
     const taps: Array<[string, string]> = []
+    let exits = 0
     for (const [key, row] of this.loaded.state) {
       if (!key.endsWith(`\u0000${AWAITING_ENTRY_KEY}`)) continue
       for (const exit of JSON.parse(row.value) as AwaitingExit[]) {
+        exits++
         if (!this.out.accountKinds.has(exit.operatorAccountId)) accountIds.add(exit.operatorAccountId)
         if (!this.loaded.refundTotals.has(tapKey(exit.terminal.terminalId, exit.tapId))) taps.push([exit.terminal.terminalId, exit.tapId])
       }
     }
-    return { accountIds: [...accountIds], taps }
+    return { accountIds: [...accountIds], taps, exits }
   }
 
-  /** Adds what awaitingExitNeeds() asked for, read in the same transaction. */
-  addLoaded (accounts: Array<{ id: number, code: string, kind: AccountClass }>, refundTotals: Array<[string, string, RefundTotals]>): void {
+  /** Adds what awaitingExitNeeds() asked for, read in the same transaction, and a transfer id for
+   *  each exit's refund. */
+  addLoaded (accounts: Array<{ id: number, code: string, kind: AccountClass }>, refundTotals: Array<[string, string, RefundTotals]>, transferIds: number[]): void {
+    this.loaded.transferIds.push(...transferIds)
     for (const account of accounts) {
       this.loaded.accounts.set(account.code, { id: account.id, kind: account.kind })
       this.out.accountKinds.set(account.id, account.kind)

@@ -139,7 +139,7 @@ function operation (request: WorkerRequest): unknown {
     case 'setCardStatus': return ops.setCardStatus(a[0], a[1], a[2])
     case 'credit': return ops.credit(a[0], a[1], a[2], a[3], a[4], a[5])
     case 'reverseTap': return ops.reverseTap(a[0], a[1], a[2])
-    case 'refundTap': return ops.refundTap(a[0], a[1], a[2], a[3], a[4], a[5])
+    case 'refundTap': return ops.refundTap(a[0], a[1], a[2] ?? undefined, a[3], a[4], a[5])
     case 'registerTerminal': return ops.registerTerminal(a[0], a[1])
     case 'setTerminalStatus': return ops.setTerminalStatus(a[0], a[1], a[2])
     case 'setTerminalSecret': return ops.setTerminalSecret(a[0], a[1], a[2], a[3])

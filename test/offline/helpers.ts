@@ -14,9 +14,10 @@ export async function terminalGet (h: TestApp, terminalId: string, url: string):
   return { statusCode: r.statusCode, json: JSON.parse(r.body) }
 }
 
-export async function terminalPost (h: TestApp, terminalId: string, url: string, body: unknown): Promise<{ statusCode: number, body: string }> {
-  const payload = JSON.stringify(body)
-  const headers = signedHeaders({ terminalId, secret: demoSecret(terminalId), method: 'POST', path: url, body: payload })
-  const r = await h.app.inject({ method: 'POST', url, payload, headers: { ...headers, 'content-type': 'application/json' } })
+/** A signed POST; no body when `body` is undefined (a reversal). */
+export async function terminalPost (h: TestApp, terminalId: string, url: string, body?: unknown): Promise<{ statusCode: number, body: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  const headers = signedHeaders({ terminalId, secret: demoSecret(terminalId), method: 'POST', path: url, ...(payload === undefined ? {} : { body: payload }) })
+  const r = await h.app.inject({ method: 'POST', url, ...(payload === undefined ? { headers } : { payload, headers: { ...headers, 'content-type': 'application/json' } }) })
   return { statusCode: r.statusCode, body: r.body }
 }
