@@ -96,7 +96,12 @@ export class OfflineMode {
     if (this.d.cfg.scenario !== undefined || getMeta(this.db, 'scenario') !== undefined) return
     const a = await this.d.call('GET', '/v1/terminal/me', undefined, { budgetMs: this.d.cfg.backgroundBudgetMs, answerBytesMax: 64 * 1024 })
     if (a.kind !== 'answer' || a.status !== 200) return
-    const scenario = (JSON.parse(a.text) as { scenario?: unknown }).scenario
+    let scenario: unknown
+    try {
+      scenario = (JSON.parse(a.text) as { scenario?: unknown }).scenario
+    } catch {
+      return // a bad registration answer must not stop the deny-list refresh that follows
+    }
     if (typeof scenario === 'string' && scenario !== '') {
       setMeta(this.db, 'scenario', scenario)
       this.d.log.info({ scenario, limit: this.limit() }, 'offline risk limit from the terminal\'s registration')
