@@ -212,6 +212,7 @@ t.test('offline mode: the service does not answer in time, the loop shows the lo
   t.equal(mode?.queue.depth, 1)
   const queued = JSON.parse(mode?.queue.due(Number.MAX_SAFE_INTEGER, 1)[0]?.body.toString() ?? '{}') as Record<string, unknown>
   t.match(queued, { tapId: r.svc.taps[0]?.tapId, offline: true, context: { direction: 'in' } })
+  await until(() => r.logs.some(l => l.msg === 'tap decided offline'), 'tap logged (after the display, LED and beep)')
   const logged = r.logs.find(l => l.msg === 'tap decided offline')?.obj
   t.match(logged, { decision: 'approved', offline: true, whyOffline: /no answer within 100 ms/ })
   t.notMatch(JSON.stringify(r.logs), /JN0000001/, 'no card number in clear in the logs')
