@@ -3,6 +3,23 @@
 //          [--terminal-id ID] [--service-url URL] [--port /dev/ttyUSB0] [--baud 9600] [--budget-ms 800]
 //          [--direction in|out | --library-action borrow --library-item ID:FEN ... |
 //           --pharmacy-item CODE:A|B|self:FEN ... | --amount FEN]
+//          [--queue-file /var/lib/ykt/agent.db [--offline] [--online-budget-ms 800] [--queue-max 10000]
+//           [--scenario bus] [--risk-count-max N] [--risk-amount-max-fen FEN] [--risk-estimate-fen FEN]
+//           [--denylist-refresh-ms 300000] [--heartbeat-ms 60000] [--upload-interval-ms 30000]
+//           [--upload-batch-size 100]]
+// Offline mode (docs/offline-agent.md) is on when a queue file is given (--queue-file, config
+// "offline.queuePath" or YKT_AGENT_QUEUE_FILE): a tap the service does not answer within
+// --online-budget-ms is decided at the terminal against the cached deny list and the card's offline
+// risk limit, queued durably in that SQLite file (mode 0600) and uploaded when the service is back.
+//   --offline (or YKT_AGENT_OFFLINE=1)  the terminal is set offline: every tap is decided locally
+//   --queue-max             queued taps at most; when full, offline taps are declined (10000)
+//   --scenario              scenario for the risk limit (default: learnt from GET /v1/terminal/me)
+//   --risk-count-max / --risk-amount-max-fen / --risk-estimate-fen   override the scenario's limit
+//                           (defaults per scenario: bus 3/600/200, metro 4/1200/300, scenic 1/15000/15000,
+//                           library 2/0/0, pharmacy 1/5000/5000, others 1/2000/2000)
+//   --denylist-refresh-ms   deny list delta refresh interval (300000); also at once when back online
+//   --heartbeat-ms          POST /v1/terminal/heartbeat interval (60000)
+//   --upload-interval-ms / --upload-batch-size   queue upload interval (30000) and batch (≤ 100)
 // Logs pino JSON lines on stdout; card numbers only ever as keyed hash tokens.
 import { pino } from 'pino'
 import { readFileSync } from 'node:fs'
@@ -11,7 +28,9 @@ import { ReaderDriver } from '../src/reader/driver.js'
 import { ReaderCommands } from '../src/reader/reader-commands.js'
 import { TerminalAgent } from './agent/agent-loop.js'
 import { ConfigError, loadConfig, type AgentConfig } from './agent/config.js'
+import { OfflineMode } from './agent/offline-mode.js'
 import { MemoryPendingTaps } from './agent/pending-taps.js'
+import { signedCall } from './agent/signed-call.js'
 import { tapIdSource } from './agent/tap-id.js'
 import { OnlineTapSink } from './agent/tap-sink.js'
 import { tapPoster } from './sdk/tap-poster.js' // the terminal SDK's signed poster
@@ -38,8 +57,19 @@ driver.on('frame-error', e => log.debug(e, 'serial frame error'))
 driver.on('stale-reply', e => log.debug(e, 'stale reader reply dropped'))
 
 const store = new MemoryPendingTaps(cfg.pendingTapsMax)
-const post = tapPoster({ serviceUrl: cfg.serviceUrl, terminalId: cfg.terminalId, secret: cfg.secret, budgetMs: cfg.serviceBudgetMs })
-const sink = new OnlineTapSink(post, store, cfg, log)
+const queuePath = cfg.offline.queuePath
+// Offline mode: one online attempt within the online budget, then the terminal decides; the online
+// sink keeps nothing in memory (the durable queue holds what was decided offline).
+const post = tapPoster({
+  serviceUrl: cfg.serviceUrl, terminalId: cfg.terminalId, secret: cfg.secret, budgetMs: queuePath === undefined ? cfg.serviceBudgetMs : cfg.offline.onlineBudgetMs
+})
+const online = queuePath === undefined
+  ? new OnlineTapSink(post, store, cfg, log)
+  : new OnlineTapSink(post, store, { ...cfg, attemptsWhileWaitingMax: 1, keepUnanswered: false }, log)
+const offline = queuePath === undefined
+  ? undefined
+  : new OfflineMode({ cfg: { ...cfg.offline, queuePath }, call: signedCall({ serviceUrl: cfg.serviceUrl, terminalId: cfg.terminalId, secret: cfg.secret }), online, log })
+const sink = offline?.sink ?? online
 const agent = new TerminalAgent({
   driver,
   reader: new ReaderCommands(driver),
@@ -56,14 +86,16 @@ const agent = new TerminalAgent({
 })
 
 async function shutdown (signal: string): Promise<void> {
-  log.info({ signal, pendingTaps: store.size }, 'agent stopping')
+  log.info({ signal, pendingTaps: store.size, offlineQueued: offline?.queue.depth }, 'agent stopping')
   await agent.stop()
+  await offline?.stop()
   process.exit(0)
 }
 process.on('SIGTERM', () => { void shutdown('SIGTERM') })
 process.on('SIGINT', () => { void shutdown('SIGINT') })
 
-log.info({ port: cfg.port.path, baudRate: cfg.port.baudRate, serviceUrl: cfg.serviceUrl, budgetMs: cfg.serviceBudgetMs }, 'agent starting')
+log.info({ port: cfg.port.path, baudRate: cfg.port.baudRate, serviceUrl: cfg.serviceUrl, budgetMs: cfg.serviceBudgetMs, offline: offline === undefined ? false : { queue: queuePath, queued: offline.queue.depth, forced: cfg.offline.forcedOffline, limit: offline.limit() } }, 'agent starting')
+offline?.start()
 try {
   await agent.run()
 } catch (err) {

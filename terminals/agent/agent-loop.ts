@@ -123,7 +123,7 @@ export class TerminalAgent {
       linkError = err
     }
     // Only a decided tap blocks a quick second one: after "network error, tap again" it must work.
-    if (outcome.kind === 'decision') this.lastTap = { token, atMs: shownAt }
+    if (outcome.kind === 'decision' || outcome.kind === 'offline') this.lastTap = { token, atMs: shownAt }
     this.logTap(tap, outcome, {
       reused,
       readMs: readAt - detectedAt,
@@ -245,6 +245,8 @@ export class TerminalAgent {
     if (outcome.kind === 'decision') {
       const a = outcome.answer
       this.d.log.info({ ...base, decision: a.decision, reason: a.reason, amount: a.amount }, 'tap decided')
+    } else if (outcome.kind === 'offline') {
+      this.d.log.info({ ...base, decision: outcome.decision, reason: outcome.reason, amount: outcome.amount, offline: true, whyOffline: outcome.reasonOnline }, 'tap decided offline')
     } else if (outcome.kind === 'rejected') {
       this.d.log.error({ ...base, status: outcome.status, code: outcome.code }, 'tap rejected by the service')
     } else {

@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { AgentTuning } from './agent-loop.js'
+import { DEFAULT_RISK_LIMITS, type RiskLimit } from './offline-risk.js'
 import { TERMINAL_ID_CHARS_MAX } from './tap-id.js'
+import { TAP_UPLOAD_ITEMS_MAX } from '../../src/constants.js'
 
 export interface AgentConfig {
   terminalId: string
@@ -21,6 +23,34 @@ export interface AgentConfig {
   pendingTapsMax: number
   logLevel: string
   tuning: AgentTuning
+  offline: OfflineConfig
+}
+
+/** The offline mode (docs/offline-agent.md). On when `queuePath` is set. */
+export interface OfflineConfig {
+  /** The agent's SQLite file (queue, dead letters, card usage, deny list); unset: online only. */
+  queuePath?: string
+  /** The terminal is set offline: every tap is decided locally (uploads etc. still run). */
+  forcedOffline: boolean
+  /** Time the service gets to answer a tap before the terminal decides it. */
+  onlineBudgetMs: number
+  queueDepthMax: number
+  /** The terminal's scenario for its risk limit; unset: learnt from GET /v1/terminal/me. */
+  scenario?: string
+  riskLimits: Record<string, RiskLimit>
+  /** Flags that override the limit of whatever scenario this terminal turns out to have. */
+  riskOverride: Partial<RiskLimit>
+  denylistRefreshMs: number
+  denylistEntriesMax: number
+  heartbeatMs: number
+  uploadIntervalMs: number
+  uploadBatchSize: number
+  uploadBudgetMs: number
+  uploadRetryDelayMs: number
+  uploadRetryDelayMsMax: number
+  uploadAttemptsMax: number
+  /** Budget of a deny-list, heartbeat or registration call. */
+  backgroundBudgetMs: number
 }
 
 export class ConfigError extends Error {
@@ -46,7 +76,24 @@ export const DEFAULTS = {
     pendingRetryIntervalMs: 1000,
     utcOffsetMinutes: 480,
     readFull: false
-  } satisfies AgentTuning
+  } satisfies AgentTuning,
+  offline: {
+    forcedOffline: false,
+    onlineBudgetMs: 800,
+    queueDepthMax: 10_000,
+    riskLimits: DEFAULT_RISK_LIMITS,
+    riskOverride: {},
+    denylistRefreshMs: 300_000,
+    denylistEntriesMax: 200_000,
+    heartbeatMs: 60_000,
+    uploadIntervalMs: 30_000,
+    uploadBatchSize: 100,
+    uploadBudgetMs: 10_000,
+    uploadRetryDelayMs: 1000,
+    uploadRetryDelayMsMax: 300_000,
+    uploadAttemptsMax: 1000,
+    backgroundBudgetMs: 5000
+  } satisfies OfflineConfig
 }
 
 const FLAGS = {
@@ -64,7 +111,19 @@ const FLAGS = {
   'poll-interval-ms': { type: 'string' },
   'decision-hold-ms': { type: 'string' },
   'repeat-ignore-ms': { type: 'string' },
-  'log-level': { type: 'string' }
+  'log-level': { type: 'string' },
+  'queue-file': { type: 'string' },
+  offline: { type: 'boolean' },
+  'online-budget-ms': { type: 'string' },
+  'queue-max': { type: 'string' },
+  scenario: { type: 'string' },
+  'risk-count-max': { type: 'string' },
+  'risk-amount-max-fen': { type: 'string' },
+  'risk-estimate-fen': { type: 'string' },
+  'denylist-refresh-ms': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'upload-interval-ms': { type: 'string' },
+  'upload-batch-size': { type: 'string' }
 } as const
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values']
@@ -95,12 +154,62 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
       pollIntervalMs: int(f['poll-interval-ms'] ?? fileTuning.pollIntervalMs ?? DEFAULTS.tuning.pollIntervalMs, 'poll-interval-ms', 5, 5000),
       decisionHoldMs: int(f['decision-hold-ms'] ?? fileTuning.decisionHoldMs ?? DEFAULTS.tuning.decisionHoldMs, 'decision-hold-ms', 0, 60_000),
       repeatIgnoreMs: int(f['repeat-ignore-ms'] ?? fileTuning.repeatIgnoreMs ?? DEFAULTS.tuning.repeatIgnoreMs, 'repeat-ignore-ms', 0, 600_000)
-    }
+    },
+    offline: offlineConfig(f, file, env)
   }
   const amount = f.amount ?? file.amount ?? pharmacyTotal(cfg.context)
   if (amount !== undefined) cfg.amount = int(amount, 'amount', 0, 100_000_000)
   checkTerminalId(cfg.terminalId)
   return cfg
+}
+
+function offlineConfig (f: Flags, file: Record<string, unknown>, env: NodeJS.ProcessEnv): OfflineConfig {
+  const o = (file.offline ?? {}) as Record<string, unknown>
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ConfigError('offline must be an object')
+  const D = DEFAULTS.offline
+  const num = (flag: string | undefined, key: string, min: number, max: number): number =>
+    int(flag ?? o[key] ?? (D as unknown as Record<string, number>)[key], key, min, max)
+  const cfg: OfflineConfig = {
+    forcedOffline: f.offline ?? (o.forcedOffline === undefined ? env.YKT_AGENT_OFFLINE === '1' : o.forcedOffline === true),
+    onlineBudgetMs: num(f['online-budget-ms'], 'onlineBudgetMs', 50, 30_000),
+    queueDepthMax: num(f['queue-max'], 'queueDepthMax', 1, 1_000_000),
+    riskLimits: riskLimits(o.riskLimits),
+    riskOverride: {},
+    denylistRefreshMs: num(f['denylist-refresh-ms'], 'denylistRefreshMs', 1000, 86_400_000),
+    denylistEntriesMax: num(undefined, 'denylistEntriesMax', 1, 10_000_000),
+    heartbeatMs: num(f['heartbeat-ms'], 'heartbeatMs', 1000, 86_400_000),
+    uploadIntervalMs: num(f['upload-interval-ms'], 'uploadIntervalMs', 100, 86_400_000),
+    uploadBatchSize: num(f['upload-batch-size'], 'uploadBatchSize', 1, TAP_UPLOAD_ITEMS_MAX),
+    uploadBudgetMs: num(undefined, 'uploadBudgetMs', 100, 120_000),
+    uploadRetryDelayMs: num(undefined, 'uploadRetryDelayMs', 1, 3_600_000),
+    uploadRetryDelayMsMax: num(undefined, 'uploadRetryDelayMsMax', 1, 86_400_000),
+    uploadAttemptsMax: num(undefined, 'uploadAttemptsMax', 1, 100_000),
+    backgroundBudgetMs: num(undefined, 'backgroundBudgetMs', 100, 120_000)
+  }
+  const queuePath = f['queue-file'] ?? o.queuePath ?? env.YKT_AGENT_QUEUE_FILE
+  if (queuePath !== undefined) cfg.queuePath = str(queuePath, 'queue-file')
+  const scenario = f.scenario ?? o.scenario
+  if (scenario !== undefined) cfg.scenario = str(scenario, 'scenario')
+  if (f['risk-count-max'] !== undefined) cfg.riskOverride.countMax = int(f['risk-count-max'], 'risk-count-max', 0, 1000)
+  if (f['risk-amount-max-fen'] !== undefined) cfg.riskOverride.amountFenMax = int(f['risk-amount-max-fen'], 'risk-amount-max-fen', 0, 100_000_000)
+  if (f['risk-estimate-fen'] !== undefined) cfg.riskOverride.estimateFen = int(f['risk-estimate-fen'], 'risk-estimate-fen', 0, 100_000_000)
+  return cfg
+}
+
+/** The defaults, with a file's `offline.riskLimits` ({scenario: {countMax, amountFenMax, estimateFen}}) over them. */
+function riskLimits (v: unknown): Record<string, RiskLimit> {
+  const limits: Record<string, RiskLimit> = { ...DEFAULT_RISK_LIMITS }
+  if (v === undefined) return limits
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError('offline.riskLimits must be an object')
+  for (const [scenario, l] of Object.entries(v as Record<string, Partial<RiskLimit>>)) {
+    const base = limits[scenario] ?? limits.default as RiskLimit
+    limits[scenario] = {
+      countMax: int(l.countMax ?? base.countMax, `riskLimits.${scenario}.countMax`, 0, 1000),
+      amountFenMax: int(l.amountFenMax ?? base.amountFenMax, `riskLimits.${scenario}.amountFenMax`, 0, 100_000_000),
+      estimateFen: int(l.estimateFen ?? base.estimateFen, `riskLimits.${scenario}.estimateFen`, 0, 100_000_000)
+    }
+  }
+  return limits
 }
 
 function scenarioContext (f: Flags, file: Record<string, unknown>): Record<string, unknown> {

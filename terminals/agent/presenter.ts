@@ -34,9 +34,28 @@ export function presentOutcome (outcome: SinkOutcome): Presentation {
     }
     case 'unavailable':
       return { text: '网络异常 请重新刷卡\nNetwork error, tap again', beep: FAULT_BEEP, led: { red: true, durationMs: 1500 } }
+    case 'offline':
+      return presentOffline(outcome.decision, outcome.reason)
     case 'rejected':
       return { text: `终端故障 请联系工作人员\nTerminal error ${outcome.code}`, beep: FAULT_BEEP, led: { red: true, durationMs: 1500 } }
   }
+}
+
+/** Offline decline texts by reason (offline-decider.ts): what the holder can do about it. */
+const OFFLINE_DECLINED: Record<string, string> = {
+  OFFLINE_DENYLISTED: '卡片受限 请到窗口办理\nCard not accepted, see the counter',
+  OFFLINE_RISK_LIMIT: '离线次数已满 请联网后使用\nOffline limit reached for this card',
+  OFFLINE_QR: '网络异常 请刷实体卡\nOffline: please tap your card',
+  OFFLINE_NO_DENYLIST: '网络异常 暂不能离线使用\nOffline: card cannot be checked',
+  OFFLINE_QUEUE_FULL: '终端离线存储已满 请联系工作人员\nOffline storage full',
+  OFFLINE_STORE_FAILED: '终端故障 请联系工作人员\nTerminal storage error'
+}
+
+function presentOffline (decision: 'approved' | 'declined', reason: string | undefined): Presentation {
+  // The holder should know the ride is charged later: "离线" on the approval, no balance shown.
+  if (decision === 'approved') return { text: '离线通过\nApproved offline', beep: APPROVED_BEEP, led: { green: true, durationMs: 1000 } }
+  const text = OFFLINE_DECLINED[reason ?? ''] ?? '离线拒绝\nDeclined offline'
+  return { text, beep: DECLINED_BEEP, led: { red: true, durationMs: 1500 } }
 }
 
 /**

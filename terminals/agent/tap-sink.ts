@@ -10,6 +10,8 @@ export type SinkOutcome =
   | { kind: 'decision', answer: TapAnswer, attempts: number }
   | { kind: 'rejected', status: number, code: string, message: string }
   | { kind: 'unavailable', reason: string, kept: boolean }
+  /** Decided at the terminal without the service (offline mode, offline-sink.ts). */
+  | { kind: 'offline', decision: 'approved' | 'declined', reason?: string, amount: number, reasonOnline: string }
 
 export interface SubmitHooks { onRetry?: (attempt: number, reason: string) => void }
 
@@ -25,6 +27,12 @@ export interface OnlineSinkOptions {
   retryDelayMs: number
   /** Background attempts back off from retryDelayMs doubling up to this. */
   backgroundDelayMsMax: number
+  /**
+   * Keep an unanswered tap to send again (default true). The offline mode turns it off: there an
+   * unanswered tap is decided at the terminal and queued durably (offline-sink.ts), and the same
+   * tapId must not also be sent again in the background without its offline mark.
+   */
+  keepUnanswered?: boolean
   now?: () => number
 }
 
@@ -58,7 +66,7 @@ export class OnlineTapSink implements TapSink {
       if (outcome !== undefined) return outcome
       reason = describe(result)
     }
-    return { kind: 'unavailable', reason, kept: this.keep(tap) }
+    return { kind: 'unavailable', reason, kept: this.opts.keepUnanswered === false ? false : this.keep(tap) }
   }
 
   /** One background attempt at the oldest due pending tap; false when none was due. */

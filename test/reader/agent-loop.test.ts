@@ -6,7 +6,14 @@ import { TerminalAgent, type AgentTuning } from '../../terminals/agent/agent-loo
 import { MemoryPendingTaps } from '../../terminals/agent/pending-taps.js'
 import { tapIdSource } from '../../terminals/agent/tap-id.js'
 import { tapPoster } from '../../terminals/agent/tap-client.js'
-import { OnlineTapSink } from '../../terminals/agent/tap-sink.js'
+import { OnlineTapSink, type SinkLog, type TapSink } from '../../terminals/agent/tap-sink.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { denylistToken } from '../../src/cards/denylist-token.js'
+import { DEFAULTS } from '../../terminals/agent/config.js'
+import { OfflineMode } from '../../terminals/agent/offline-mode.js'
+import { signedCall } from '../../terminals/agent/signed-call.js'
 import { cardImage } from '../../terminals/virtual-reader/card-image.js'
 import { ReaderEmulator, type DisplayEvent, type LedEvent } from '../../terminals/virtual-reader/reader-emulator.js'
 import { VirtualCard } from '../../terminals/virtual-reader/virtual-card.js'
@@ -39,7 +46,9 @@ interface Rig {
   driver: ReaderDriver
 }
 
-async function rig (t: Test, answer: Answer, opts: { budgetMs?: number, tuning?: Partial<AgentTuning> } = {}): Promise<Rig> {
+type LoopSink = TapSink & { retryPendingOnce: () => Promise<boolean> }
+
+async function rig (t: Test, answer: Answer, opts: { budgetMs?: number, tuning?: Partial<AgentTuning>, sink?: (online: OnlineTapSink, log: SinkLog) => LoopSink } = {}): Promise<Rig> {
   const emu = new ReaderEmulator()
   const displays: string[] = []
   const leds: LedEvent[] = []
@@ -53,7 +62,8 @@ async function rig (t: Test, answer: Answer, opts: { budgetMs?: number, tuning?:
   const log = { debug: push, info: push, warn: push, error: push }
   const store = new MemoryPendingTaps()
   const post = tapPoster({ serviceUrl: svc.url, terminalId: 'jn-gate-1', secret: SECRET, budgetMs: opts.budgetMs ?? 500 })
-  const sink = new OnlineTapSink(post, store, { attemptsWhileWaitingMax: 2, attemptsMax: 6, retryDelayMs: 10, backgroundDelayMsMax: 50 }, log)
+  const online = new OnlineTapSink(post, store, { attemptsWhileWaitingMax: opts.sink === undefined ? 2 : 1, attemptsMax: 6, retryDelayMs: 10, backgroundDelayMsMax: 50, keepUnanswered: opts.sink === undefined }, log)
+  const sink = opts.sink?.(online, log) ?? online
   const agent = new TerminalAgent({
     driver, reader: new ReaderCommands(driver), sink, store, log, nextTapId: tapIdSource('jn-gate-1'),
     tokenKey: SECRET, context: { direction: 'in' }, tuning: { ...TUNING, ...opts.tuning }
@@ -180,4 +190,30 @@ t.test('a reader that drops out while the card is still in the field does not ma
   await sleep(30)
   r.emu.present(new VirtualCard(cardImage(JN1)))
   await until(() => r.svc.taps.length === 2, 'taken away and presented again: a new tap')
+})
+
+t.test('offline mode: the service does not answer in time, the loop shows the local decision and the tap is queued', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'ykt-loop-off-'))
+  let mode: OfflineMode | undefined
+  const r = await rig(t, () => 'hang', {
+    budgetMs: 100,
+    sink: (online, log) => {
+      mode = new OfflineMode({ cfg: { ...DEFAULTS.offline, scenario: 'metro', queuePath: join(dir, 'agent.db') }, call: signedCall({ serviceUrl: 'http://127.0.0.1:9', terminalId: 'jn-gate-1', secret: SECRET }), online, log })
+      const key = Buffer.alloc(32, 1)
+      mode.denylist.apply({ version: 1, full: true, add: [{ token: denylistToken(key, '370100', 'JN0000009'), reason: 'lost' }], remove: [], tokenKey: key.toString('base64url') })
+      return mode.sink
+    }
+  })
+  t.teardown(async () => { await mode?.stop(); rmSync(dir, { recursive: true, force: true }) })
+  r.emu.present(new VirtualCard(cardImage(JN1)))
+  await until(() => r.displays.length >= 2, 'decision shown')
+  t.equal(r.displays[1], '离线通过\nApproved offline')
+  await until(() => r.leds.some(l => l.green), 'green LED')
+  t.equal(mode?.queue.depth, 1)
+  const queued = JSON.parse(mode?.queue.due(Number.MAX_SAFE_INTEGER, 1)[0]?.body.toString() ?? '{}') as Record<string, unknown>
+  t.match(queued, { tapId: r.svc.taps[0]?.tapId, offline: true, context: { direction: 'in' } })
+  await until(() => r.logs.some(l => l.msg === 'tap decided offline'), 'tap logged (after the display, LED and beep)')
+  const logged = r.logs.find(l => l.msg === 'tap decided offline')?.obj
+  t.match(logged, { decision: 'approved', offline: true, whyOffline: /no answer within 100 ms/ })
+  t.notMatch(JSON.stringify(r.logs), /JN0000001/, 'no card number in clear in the logs')
 })

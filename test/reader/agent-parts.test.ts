@@ -48,6 +48,27 @@ t.test('config: bad values are refused with CONFIG_INVALID', async t => {
   bad(['--terminal-id', 'bad id', ...BASE.slice(2)])
 })
 
+t.test('config: offline mode is off without a queue file; its flags, env and file settings', async t => {
+  const off = loadConfig(BASE, ENV).offline
+  t.equal(off.queuePath, undefined)
+  t.equal(off.forcedOffline, false)
+  t.equal(off.onlineBudgetMs, 800)
+  t.equal(off.uploadBatchSize, 100)
+  t.same(off.riskLimits.bus, { countMax: 3, amountFenMax: 600, estimateFen: 200 })
+  const on = loadConfig([...BASE, '--queue-file', '/tmp/q.db', '--offline', '--online-budget-ms', '500', '--queue-max', '50', '--scenario', 'metro',
+    '--risk-count-max', '2', '--risk-amount-max-fen', '900', '--risk-estimate-fen', '400', '--denylist-refresh-ms', '60000', '--heartbeat-ms', '15000',
+    '--upload-interval-ms', '5000', '--upload-batch-size', '20'], ENV).offline
+  t.match(on, {
+    queuePath: '/tmp/q.db', forcedOffline: true, onlineBudgetMs: 500, queueDepthMax: 50, scenario: 'metro',
+    riskOverride: { countMax: 2, amountFenMax: 900, estimateFen: 400 }, denylistRefreshMs: 60_000, heartbeatMs: 15_000, uploadIntervalMs: 5000, uploadBatchSize: 20
+  })
+  const env = loadConfig(BASE, { ...ENV, YKT_AGENT_QUEUE_FILE: '/tmp/e.db', YKT_AGENT_OFFLINE: '1' }).offline
+  t.equal(env.queuePath, '/tmp/e.db')
+  t.equal(env.forcedOffline, true)
+  t.throws(() => loadConfig([...BASE, '--upload-batch-size', '101'], ENV), { code: 'CONFIG_INVALID' }, 'the api takes 100 per batch')
+  t.throws(() => loadConfig([...BASE, '--online-budget-ms', '10'], ENV), { code: 'CONFIG_INVALID' })
+})
+
 t.test('tap ids are unique, ordered per boot, and fit the API pattern', async t => {
   const next = tapIdSource('jn-bus-0001', 1_780_000_000_000)
   const ids = Array.from({ length: 1000 }, next)
