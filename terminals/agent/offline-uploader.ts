@@ -124,8 +124,9 @@ export class OfflineUploader {
           if (this.sendFailed(row, `${r.status} ${r.error?.code ?? ''}`, this.backoffMs(row.attempts + 1))) dead++
           else kept++
         } else {
-          // 409: the same tapId was recorded with other bytes, i.e. its online attempt did reach the
-          // service before the terminal gave up waiting: decided once, online. Kept for reconciliation.
+          // 409: the same tapId was recorded with other bytes (the service leaves `offline` out of
+          // the comparison, so an online attempt that did arrive replays instead): a terminal bug,
+          // kept for reconciliation.
           this.queue.toDeadLetter(row.tapId, 'REFUSED', r.status, r.error?.code ?? null)
           dead++
           this.log.error({ tapId: row.tapId, card: row.cardToken, status: r.status, code: r.error?.code }, 'uploaded tap refused: moved to dead letters')
