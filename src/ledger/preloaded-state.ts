@@ -48,6 +48,8 @@ export interface CollectedWrites {
   accountKinds: Map<number, AccountClass>
   /** Admin audit rows: insert-only, so nothing to preload; written with the change they record. */
   audit: AuditEntry[]
+  /** Closed settlement days (insert-only; the close reads the day itself, pg-engine.ts). */
+  settlementDays: Array<{ day: string, closedAt: string, report: string }>
 }
 
 export const tapKey = (terminalId: string, tapId: string): string => `${terminalId}\u0000${tapId}`
@@ -77,7 +79,8 @@ export class PreloadedState implements LedgerState {
       expectedCardBalances: new Map(),
       // Every account the transaction read, by id: a delta on one needs its kind (pg-batch.ts).
       accountKinds: new Map([...loaded.accounts.values()].map(account => [account.id, account.kind])),
-      audit: []
+      audit: [],
+      settlementDays: []
     }
     this.postings = {
       accountId: (code, kind) => {
@@ -275,6 +278,10 @@ export class PreloadedState implements LedgerState {
   }
 
   // Admin audit trail
+
+  insertSettlementDay (day: string, closedAtIso: string, report: string): void {
+    this.out.settlementDays.push({ day, closedAt: closedAtIso, report })
+  }
 
   insertAudit (entry: AuditEntry): void {
     this.out.audit.push(entry)
