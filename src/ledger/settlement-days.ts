@@ -86,29 +86,33 @@ export function settlementDayOf (ms: number): string {
   return new Date(ms + UTC8_MS).toISOString().slice(0, 10)
 }
 
-// Charges of the day's taps, and money given back by the day's reversals and refunds, each keyed
-// to the tap it belongs to; then grouped by the tap's operator, city, scenario and card issuer.
-// Reversal amount = the tap's amount (a reversal returns all of it); a refund, its own amount.
-// A charge counts in full, debt included (amount is the whole charge: bank + medical + debt).
+// Charges of the day's taps, and money given back by the day's reversals and refunds, each carrying
+// its tap's terminal, city, scenario and card; then grouped by the terminal's operator, the city,
+// the scenario and the card's issuer. Reversal amount = the tap's amount (a reversal returns all of
+// it); a refund, its own amount. A charge counts in full, debt included (amount is the whole
+// charge). Each branch is driven by a range on an index of its day column (taps_by_recorded,
+// transfers_by_created) and reaches its tap by key (taps_by_reversal, refunds_by_transfer and the
+// tap's idempotency key): a day costs one day of the journal, whatever its size.
 const JOURNAL_ROWS_SQL = `
-SELECT term.operator, t.city, t.scenario, c.issuer,
+SELECT term.operator, x.city, x.scenario, c.issuer,
   SUM(x.taps) AS taps, SUM(x.charged) AS amount, SUM(x.refunded) AS refunded
 FROM (
-  SELECT id AS tap_row, 1 AS taps, amount AS charged, 0 AS refunded FROM taps
+  SELECT terminal_id, city, scenario, card_no, 1 AS taps, amount AS charged, 0 AS refunded FROM taps
     WHERE decision = 'approved' AND amount > 0 AND recorded_at >= :from AND recorded_at < :to
   UNION ALL
-  SELECT t.id, 0, 0, t.amount FROM transfers tr JOIN taps t ON t.reversal_transfer_id = tr.id
+  SELECT t.terminal_id, t.city, t.scenario, t.card_no, 0, 0, t.amount FROM transfers tr
+    JOIN taps t ON t.reversal_transfer_id = tr.id AND t.reversal_transfer_id IS NOT NULL
     WHERE tr.kind = 'reversal' AND tr.created_at >= :from AND tr.created_at < :to
   UNION ALL
-  SELECT t.id, 0, 0, r.amount FROM refunds r JOIN transfers tr ON tr.id = r.transfer_id
+  SELECT t.terminal_id, t.city, t.scenario, t.card_no, 0, 0, r.amount FROM transfers tr
+    JOIN refunds r ON r.transfer_id = tr.id
     JOIN taps t ON t.terminal_id = r.terminal_id AND t.tap_id = r.tap_id
-    WHERE tr.created_at >= :from AND tr.created_at < :to
+    WHERE tr.kind = 'refund' AND tr.created_at >= :from AND tr.created_at < :to
 ) x
-JOIN taps t ON t.id = x.tap_row
-JOIN terminals term ON term.terminal_id = t.terminal_id
-JOIN cards c ON c.card_no = t.card_no
-GROUP BY term.operator, t.city, t.scenario, c.issuer
-ORDER BY term.operator, t.city, t.scenario, c.issuer`
+JOIN terminals term ON term.terminal_id = x.terminal_id
+JOIN cards c ON c.card_no = x.card_no
+GROUP BY term.operator, x.city, x.scenario, c.issuer
+ORDER BY term.operator, x.city, x.scenario, c.issuer`
 
 // The reconciliation figure, from the ledger's legs only: what the day's taps credited operator
 // accounts (journal columns of v2 taps; postings of v1 tap transfers), plus the operator legs of
