@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto'
 import type { CardAuthKeys } from '../cards/card-auth.js'
 import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
 import {
-  AUDIT_PAGE_ROWS_MAX, HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAY_CLOSE_GRACE_MS, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX,
-  TAP_QUEUE_DEPTH_MAX, TERMINAL_SECRET_OVERLAP_S_MAX
+  AUDIT_PAGE_ROWS_MAX, HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAY_CLOSE_GRACE_MS, SETTLEMENT_DAYS_MAX,
+  TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX, TERMINAL_SECRET_OVERLAP_S_MAX
 } from '../constants.js'
 import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'

@@ -170,3 +170,16 @@ t.test('ops may read a day, not close it', async t => {
   const empty = await c.h.admin('POST', `/v1/admin/settlement/days/${YESTERDAY}/close`)
   t.match(empty.json, { status: 'closed', operators: [], positions: [], reconciliation: { operatorLegsNet: 0, matches: true } }, 'a day with no taps closes empty')
 })
+
+t.test('two closes of one day at once: one posts, both answer the same', async t => {
+  const c = await clockedApp(t)
+  t.equal((await tapAt(c, 'qingdao-bus-01', 'JN0000001', JN)).decision, 'approved')
+  t.equal((await tapAt(c, 'zhengzhou-bus-01', 'QD0000001', QD)).decision, 'approved')
+  c.clock.nowMs = noonOf(TODAY)
+  // On PostgreSQL two admin lanes: the day's advisory lock makes the second wait and find it closed.
+  const [a, b] = await Promise.all([1, 2].map(async () => await c.h.admin('POST', `/v1/admin/settlement/days/${YESTERDAY}/close`)))
+  t.equal(a!.statusCode, 200)
+  t.same(b!.json, a!.json)
+  t.equal(String((await c.h.query("SELECT COUNT(*) AS n FROM transfers WHERE kind = 'settlement'"))[0].n), '2', 'jinan→qingdao and qingdao→zhengzhou, once each')
+  t.match((await c.h.admin('GET', '/v1/admin/ledger/check')).json, { ok: true })
+})
