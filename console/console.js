@@ -132,7 +132,7 @@
         text('th', yuan(t.amount), 'num'), text('th', yuan(t.reversedAmount), 'num'), text('th', yuan(t.netAmount), 'num'))
       foot.replaceChildren(tr)
     }
-    // The per-day API (open/closed days) comes with the settlement issue; until then say so.
+    // The per-day API: is the last day of the range open or closed (a server without it: 404).
     const day = await api('/v1/admin/settlement/days/' + encodeURIComponent(to)).catch(() => ({ status: 0 }))
     $('settle-days').textContent = day.status === 200
       ? `${to}: ${day.body.status === 'closed' ? '已结算 · closed' : '未结算 · open'}`

@@ -45,6 +45,11 @@ export const READER_QUEUE_DEPTH_MAX = 32
 /** Tap listing of one card, settlement range. */
 export const TAPS_LISTED_MAX = 10_000
 export const SETTLEMENT_DAYS_MAX = 31
+/** A settlement day may be closed this long after its Shanghai midnight, not before: a tap decided
+ *  just before midnight may still be in a batch that commits after it (the tap queue, another
+ *  process's lane), and the close must read the day with that batch in. Batches commit in well
+ *  under a second; 5 minutes also covers a service clock a little ahead of another's. */
+export const SETTLEMENT_DAY_CLOSE_GRACE_MS = 5 * 60_000
 
 /** The admin audit trail (admin_audit) keeps its newest rows only, by row count, not by age: a
  *  count bounds the file whatever the rate, an age would not (a leaked admin token scripting

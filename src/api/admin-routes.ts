@@ -10,6 +10,7 @@ import type { AdminActor, AuditRecord, CardInput, TerminalRecord } from '../ledg
 import type { AuthTerminal } from '../auth/terminal-auth.js'
 import type { Service, TerminalInput } from '../service/service.js'
 import type { AccountKind } from '../rules/types.js'
+import { operatorsCsv } from './settlement-csv.js'
 
 export interface AdminRoutesOptions { service: Service, adminToken: string, opsToken?: string }
 
@@ -43,6 +44,10 @@ const auditQuery = {
 }
 const cardAuditQuery = { type: 'object', additionalProperties: false, properties: pageQuery }
 type AuditQuerystring = { Querystring: { limit?: string, before?: string, target?: string } }
+// A calendar date is checked again by the service (2026-02-30 matches the pattern): 400 either way.
+const dayParams = { type: 'object', required: ['date'], properties: { date: { type: 'string', pattern: DATE } } }
+const dayQuery = { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['json', 'csv'] } } }
+type DayParams = { Params: { date: string } }
 
 /** Who is asking: the role the guard found (never the token), the request id, the peer address. */
 function actorOf (request: FastifyRequest): AdminActor {
@@ -202,6 +207,27 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
       if (row.city !== row.issuerCity) totals.crossCityNetAmount += row.netAmount
     }
     return { from, to, rows, totals }
+  })
+
+  // Daily settlement between the cities (api-v1 1.1, docs/settlement.md). Admin or ops may read.
+  app.get('/v1/admin/settlement/days/:date', {
+    schema: { params: dayParams, querystring: dayQuery, response: { 200: { $ref: 'settlement-day.json#' } } }
+  }, async (request: FastifyRequest<DayParams & { Querystring: { format?: 'json' | 'csv' } }>, reply) => {
+    const report = await service.settlementDay(request.params.date)
+    if (request.query.format !== 'csv') return report
+    return await reply.type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="settlement-${report.date}-${report.status}.csv"`)
+      .send(operatorsCsv(report.operators))
+  })
+
+  // Admin only: it posts the settlement transfers. Not in the audit trail (admin_audit's target_kind
+  // is card or terminal); its log line and the settlement_days row (closed_at) record it.
+  app.post('/v1/admin/settlement/days/:date/close', {
+    schema: { params: dayParams, response: { 200: { $ref: 'settlement-day.json#' } } }
+  }, async (request: FastifyRequest<DayParams>) => {
+    const report = await service.closeSettlementDay(request.params.date)
+    logChange(request, 'settlement.close', report.date)
+    return report
   })
 }
 

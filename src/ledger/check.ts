@@ -14,9 +14,14 @@
 //   8. each card's debt is what its offline taps left unpaid, less what credits repaid, refunds and
 //      reversals cancelled; each issuer's debt account is minus its cards' debts (api-v1.1);
 //   9. the deny list names exactly the cards that are lost, frozen or in debt, with that reason;
-//  10. the refunds of a tap never exceed its charge, and a reversed tap has none.
+//  10. the refunds of a tap never exceed its charge, and a reversed tap has none;
+//  11. every closed settlement day: its settlement transfers are its stored cross-city positions,
+//      and its journal still gives its stored report (settlement-day-check.ts; a second step after
+//      the SQL above, in the same transaction or snapshot, because it recomputes each day).
 import { CHECK_PROBLEMS_MAX } from '../constants.js'
 import type { Db } from './schema.js'
+import { settlementDayProblems, type SettlementLegRow } from './settlement-day-check.js'
+import { CLOSED_DAYS_SQL, readSettlementDay, SETTLEMENT_LEGS_SQL } from './settlement-days.js'
 
 export interface LedgerCheckReport {
   ok: boolean
@@ -162,10 +167,21 @@ export function checkReport (results: unknown[][]): LedgerCheckReport {
   }
 }
 
+/** Adds the problems of a second step (closed settlement days) to a report, within the bound. */
+export function withProblems (report: LedgerCheckReport, more: string[]): LedgerCheckReport {
+  const problems = [...report.problems, ...more.slice(0, Math.max(0, CHECK_PROBLEMS_MAX - report.problems.length))]
+  return { ...report, ok: problems.length === 0, problems }
+}
+
 /** The SQLite file's check (the reader thread, `npm run ledger:check`, tests). */
 export function checkLedger (db: Db): LedgerCheckReport {
   // One read transaction: every query sees the same committed state while the writer goes on.
-  return db.transaction(() => checkReport(LEDGER_CHECK_SQL.map(sql => db.prepare(sql).all())))()
+  return db.transaction(() => {
+    const report = checkReport(LEDGER_CHECK_SQL.map(sql => db.prepare(sql).all()))
+    const closed = (db.prepare(CLOSED_DAYS_SQL).all() as Array<{ day: string, report: string }>)
+      .map(c => ({ ...c, journal: readSettlementDay(db, c.day) }))
+    return withProblems(report, settlementDayProblems(closed, db.prepare(SETTLEMENT_LEGS_SQL).all() as SettlementLegRow[]))
+  })()
 }
 
 // Reports go to ops and logs: card numbers masked.

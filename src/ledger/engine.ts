@@ -11,6 +11,7 @@ import type { ErrorCode } from '../errors.js'
 import type { AccountKind, CityCode, TerminalLocation } from '../rules/types.js'
 import type { LedgerCheckReport } from './check.js'
 import type { SettlementRow } from './settlement.js'
+import type { SettlementDayReport } from './settlement-days.js'
 
 export type { TapAnswer }
 
@@ -201,6 +202,12 @@ export interface LedgerEngine {
   tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined>
   check (): Promise<LedgerCheckReport>
   settlement (fromDate: string, toDate: string): Promise<SettlementRow[]>
+  /** One settlement day (settlement-days.ts): a closed day's stored report, or an open day's
+   *  figures read off the writer (SQLite reader thread, PostgreSQL one snapshot). */
+  settlementDay (date: string): Promise<SettlementDayReport>
+  /** Closes a day that is over (the service checked): computes it, posts the settlement transfers
+   *  and stores the report in ONE write transaction; a closed day answers its stored report. */
+  closeSettlementDay (date: string, nowMs: number): Promise<SettlementDayReport>
   /** Terminals registered or changed by another service process on the same ledger (PostgreSQL);
    *  an engine that is the only writer of its ledger never calls it. */
   watchTerminals?: (onChange: (record: TerminalRecord) => void) => void

@@ -198,6 +198,12 @@ CREATE TABLE IF NOT EXISTS denylist_changes (
 
 -- Settlement days are days of recorded_at (PostgreSQL had this index since migration 1).
 CREATE INDEX IF NOT EXISTS taps_by_recorded ON taps (recorded_at);
+-- ...and of the created_at of reversal and refund transfers (settlement-days.ts): a day's read, and
+-- a close inside the writer, cost one day of transfers, not all of them.
+CREATE INDEX IF NOT EXISTS transfers_by_created ON transfers (created_at);
+-- From a day's reversal and refund transfers to their taps (partial: most taps are never reversed).
+CREATE INDEX IF NOT EXISTS taps_by_reversal ON taps (reversal_transfer_id) WHERE reversal_transfer_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS refunds_by_transfer ON refunds (transfer_id);
 
 -- A closed settlement day: its report as it was when closed, never changed after.
 CREATE TABLE IF NOT EXISTS settlement_days (

@@ -61,4 +61,8 @@ export interface LedgerState {
 
   // Admin audit trail: insert-only (pruned to its bound by the implementation)
   insertAudit: (entry: AuditEntry) => void
+
+  // Closed settlement days: insert-only, never changed after (settlement-days.ts). The day's
+  // journal is read by the engine inside the same transaction and handed to WriterOps.
+  insertSettlementDay: (day: string, closedAtIso: string, report: string) => void
 }

@@ -233,6 +233,7 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
       [[...writes.cardDebt.keys()], [...writes.cardDebt.values()]])
   }
   for (const r of writes.reversals) q('UPDATE taps SET reversal_transfer_id = $1 WHERE id = $2', [r.transferId, r.tapRowId])
+  for (const d of writes.settlementDays) q('INSERT INTO settlement_days (day, closed_at, report) VALUES ($1, $2, $3)', [d.day, d.closedAt, d.report])
   if (writes.taps.length > 0) insertTaps(q, writes)
   writeState(q, writes)
   if (writes.nonces.length > 0) {

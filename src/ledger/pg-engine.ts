@@ -20,7 +20,7 @@ import { DomainError, ErrorCode, ledgerCommitFailed, overloaded } from '../error
 import type { Catalogue } from '../rules/catalogue.js'
 import type { AccountKind, CityCode } from '../rules/types.js'
 import type { LedgerCheckReport } from './check.js'
-import { checkPgLedger, inPgSnapshot } from './pg-reports.js'
+import { checkPgLedger, inPgSnapshot, readPgSettlementDay } from './pg-reports.js'
 import type {
   AuditEntry, AuditQuery, AuditRecord, AuditStamp, BatchStats, CardInput, CardView, DenylistAnswer, EngineHealth, LedgerEngine, RefundResult, ReversalResult,
   StoredTap, TapAnswer, TapJob, TapResult, TerminalFacts, TerminalRecord
@@ -34,6 +34,7 @@ import { migratePg } from './pg-schema.js'
 import { accountCode, LedgerInvariantError, type AccountClass } from './postings.js'
 import type { PreloadedState } from './preloaded-state.js'
 import { settlementRows, settlementSql, settlementWindow, type SettlementRow } from './settlement.js'
+import { buildSettlementDay, closedReportOf, settledPositions, type SettlementDayReport } from './settlement-days.js'
 import { toTerminal } from './store.js'
 import { TapMachine } from './tap-machine.js'
 import { WriterOps } from './writer-ops.js'
@@ -378,6 +379,31 @@ export class PgEngine implements LedgerEngine {
     return settlementRows(rows, issuer => this.o.catalogue.cityByIssuer.get(issuer) ?? issuer)
   }
 
+  async settlementDay (date: string): Promise<SettlementDayReport> {
+    const journal = await this.withOpClient(async client => await inPgSnapshot(client, async snapshot => await readPgSettlementDay(snapshot, date)))
+    return journal.stored !== undefined ? closedReportOf(journal.stored) : buildSettlementDay(date, journal, this.issuerCityOf)
+  }
+
+  /**
+   * One transaction: a lock on the day (two processes closing it at once: the second waits, then
+   * finds it closed), the day's journal read inside the transaction, then the WriterOps close
+   * against a PreloadedState holding the clearing accounts and as many transfer ids as the day has
+   * cross-city positions (computed from the same journal first: the ids are drawn in the preload).
+   */
+  async closeSettlementDay (date: string, nowMs: number): Promise<SettlementDayReport> {
+    return await this.withOpLane(async lane => await this.inTransaction(lane, async client => {
+      client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SETTLEMENT_DAY_LOCK_NAMESPACE, date])
+      const journal = await readPgSettlementDay(client, date)
+      const transferIds = journal.stored !== undefined ? 0 : settledPositions(buildSettlementDay(date, journal, this.issuerCityOf)).length
+      const state = await preload(client, transferIds === 0 ? {} : { accountCodes: this.clearingCodes(), transferIds })
+      const results = new WriterOps(state, this.o.catalogue, this.denyList).closeSettlementDay(date, nowMs, journal)
+      return { results, state, flush: { shard: this.shardBase, auditRowsMax: this.o.auditRowsMax } }
+    }))
+  }
+
+  private readonly issuerCityOf = (issuer: string): string => this.o.catalogue.cityByIssuer.get(issuer) ?? issuer
+
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -587,6 +613,9 @@ function storageFailure (error: unknown): { code: ErrorCode, message: string } {
   const failure = ledgerCommitFailed(describePgError(error))
   return { code: failure.code, message: failure.message }
 }
+
+/** Advisory lock namespace of settlement day closes (two-key form, the day's hash the second key). */
+const SETTLEMENT_DAY_LOCK_NAMESPACE = 0x796b7364 // "ykts"
 
 /** Advisory lock namespace of the shard claims (two-key form: apart from the tap keys' one-key locks). */
 const SHARD_CLAIM_NAMESPACE = 0x796b74 // "ykt"

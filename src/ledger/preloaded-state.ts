@@ -59,6 +59,8 @@ export interface CollectedWrites {
   refunds: RefundRecord[]
   /** Deny-list changes in order; versions are drawn at flush under the meta row's lock. */
   denylist: Array<{ cardNo: string, token: string, reason: DenyReason | null }>
+  /** Closed settlement days (insert-only; the close reads the day itself, pg-engine.ts). */
+  settlementDays: Array<{ day: string, closedAt: string, report: string }>
 }
 
 export const tapKey = (terminalId: string, tapId: string): string => `${terminalId}\u0000${tapId}`
@@ -91,7 +93,8 @@ export class PreloadedState implements LedgerState {
       audit: [],
       cardDebt: new Map(),
       refunds: [],
-      denylist: []
+      denylist: [],
+      settlementDays: []
     }
     this.postings = {
       accountId: (code, kind) => {
@@ -365,6 +368,10 @@ export class PreloadedState implements LedgerState {
   }
 
   // Admin audit trail
+
+  insertSettlementDay (day: string, closedAtIso: string, report: string): void {
+    this.out.settlementDays.push({ day, closedAt: closedAtIso, report })
+  }
 
   insertAudit (entry: AuditEntry): void {
     this.out.audit.push(entry)

@@ -24,6 +24,7 @@ import { openLedgerDb } from './schema.js'
 
 const QUICK_CHECK_PROBLEMS_MAX = 10
 import type { SettlementRow } from './settlement.js'
+import type { SettlementDayReport } from './settlement-days.js'
 import { WorkerClient, WorkerGoneError } from './worker-client.js'
 import { packJobs, siblingModule, unpackResults, type ReaderData, type WriterData } from './writer-protocol.js'
 
@@ -209,6 +210,14 @@ export class SqliteEngine implements LedgerEngine {
 
   async auditTrail (query: AuditQuery): Promise<AuditRecord[]> {
     return await this.read<AuditRecord[]>('auditTrail', [query])
+  }
+
+  async settlementDay (date: string): Promise<SettlementDayReport> {
+    return await this.read<SettlementDayReport>('settlementDay', [date])
+  }
+
+  async closeSettlementDay (date: string, nowMs: number): Promise<SettlementDayReport> {
+    return (await this.write<SettlementDayReport>('closeSettlementDay', [date, nowMs])).value
   }
 
   // Faults (tests)

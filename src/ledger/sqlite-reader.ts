@@ -9,6 +9,7 @@ import { openLedgerDb } from './schema.js'
 import { settlement } from './settlement.js'
 import { denylistSql, readDenylist } from './denylist-read.js'
 import { DomainError } from '../errors.js'
+import { buildSettlementDay, closedReportOf, readSettlementDay } from './settlement-days.js'
 import type { AuditQuery, StoredTap } from './engine.js'
 import type { ReaderData, WorkerRequest, WorkerResponse } from './writer-protocol.js'
 
@@ -74,6 +75,13 @@ async function run (request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'check': return checkLedger(db)
     case 'settlement': return settlement(db, a[0], a[1], issuer => data.issuerCities[issuer] ?? issuer)
+    case 'settlementDay': {
+      // One read transaction: the stored report and the journal's queries see one state.
+      return db.transaction(() => {
+        const journal = readSettlementDay(db, a[0])
+        return journal.stored !== undefined ? closedReportOf(journal.stored) : buildSettlementDay(a[0], journal, issuer => data.issuerCities[issuer] ?? issuer)
+      })()
+    }
     case 'tapsForCard': {
       if (cardExists.get(a[0]) === undefined) return null
       const limit = Math.min(Number(a[1]), TAPS_LISTED_MAX)

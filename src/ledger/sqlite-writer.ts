@@ -17,6 +17,7 @@ import { FaultInjector, withFaults, type FaultPlan } from './fault-injection.js'
 import { LedgerInvariantError } from './postings.js'
 import { openLedgerDb, type Db } from './schema.js'
 import { LedgerStore } from './store.js'
+import { readSettlementDay } from './settlement-days.js'
 import { TapMachine } from './tap-machine.js'
 import { packedJobCount, packResults, unpackJobs, type WorkerRequest, type WorkerResponse, type WriterData } from './writer-protocol.js'
 import { WriterOps } from './writer-ops.js'
@@ -145,6 +146,8 @@ function operation (request: WorkerRequest): unknown {
     case 'setTerminalSecret': return ops.setTerminalSecret(a[0], a[1], a[2], a[3])
     case 'recordAudit': ops.recordAudit(a[0]); return null
     case 'backfillDenylist': return ops.syncDenylist(backfillCards.all(DENYLIST_BACKFILL_BATCH_MAX) as string[])
+    // The day is read on this connection, inside this operation's write transaction.
+    case 'closeSettlementDay': return ops.closeSettlementDay(a[0], a[1], readSettlementDay(db, a[0]))
     case 'terminals': return store.allTerminals()
     case 'counts': return { cards: store.countCards(), terminals: store.countTerminals() }
     case 'health': healthWrite.run(new Date(a[0] as number).toISOString()); return { writable: true, detail: 'ledger committed a write' }

@@ -172,6 +172,7 @@ export class LedgerStore implements LedgerState {
       // Ids only rise (the newest row is never deleted, so SQLite never hands out an old id again):
       // "the newest N rows" is "ids above the newest id less N".
       purgeAudit: db.prepare('DELETE FROM admin_audit WHERE id IN (SELECT id FROM admin_audit WHERE id <= ? ORDER BY id LIMIT ?)'),
+      insertSettlementDay: db.prepare('INSERT INTO settlement_days (day, closed_at, report) VALUES (?, ?, ?)'),
       countCards: db.prepare('SELECT COUNT(*) FROM cards').pluck(),
       countTerminals: db.prepare('SELECT COUNT(*) FROM terminals').pluck()
     }
@@ -448,6 +449,12 @@ export class LedgerStore implements LedgerState {
   insertAudit (e: AuditEntry): void {
     const id = Number(this.s.insertAudit.run(e.atMs, e.actor, e.action, e.targetKind, e.target, e.requestId, e.clientIp, JSON.stringify(e.detail)).lastInsertRowid)
     this.s.purgeAudit.run(id - this.auditRowsMax, AUDIT_PURGE_PER_WRITE_MAX)
+  }
+
+  // Closed settlement days
+
+  insertSettlementDay (day: string, closedAtIso: string, report: string): void {
+    this.s.insertSettlementDay.run(day, closedAtIso, report)
   }
 
   private cacheCard (cardNo: string, card: CardWithAccounts): void {

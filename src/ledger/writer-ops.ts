@@ -13,6 +13,10 @@ import { splitRefund } from './refund-split.js'
 import { accountCode, LedgerInvariantError } from './postings.js'
 import type { LedgerState } from './ledger-state.js'
 import type { CardWithAccounts, MoneyLeg, RecordedTap } from './store.js'
+import {
+  buildSettlementDay, closedReportOf, settledPositions, settlementLegCodes, settlementRef, type SettlementDayJournal, type SettlementDayReport,
+  type StoredSettlementDay
+} from './settlement-days.js'
 
 export class WriterOps {
   private readonly store: LedgerState
@@ -175,6 +179,29 @@ export class WriterOps {
   syncDenylist (cardNos: string[]): number {
     for (const cardNo of cardNos) this.denyList.sync(this.store, cardNo)
     return cardNos.length
+  }
+
+  /**
+   * Closes a settlement day: posts one settlement transfer per cross-city position and stores the
+   * report, frozen. `journal` is the day read by the engine inside this same write transaction
+   * (settlement-days.ts), so what is posted and stored is exactly what the journal says at commit.
+   * A day already closed answers its stored report and posts nothing. The caller checked the day
+   * is over (service.ts).
+   */
+  closeSettlementDay (date: string, nowMs: number, journal: SettlementDayJournal): SettlementDayReport {
+    if (journal.stored !== undefined) return closedReportOf(journal.stored)
+    const closedAt = new Date(nowMs).toISOString()
+    const issuerCityOf = (issuer: string): string => this.catalogue.cityByIssuer.get(issuer) ?? issuer
+    const report: SettlementDayReport = { ...buildSettlementDay(date, journal, issuerCityOf), status: 'closed', closedAt }
+    for (const position of settledPositions(report)) {
+      const legs = settlementLegCodes(position).map(leg => ({ accountId: this.store.postings.accountId(leg.code, 'clearing'), amount: leg.amount }))
+      this.store.postTransfer('settlement', settlementRef(date, position.issuerCity, position.acquirerCity), legs, closedAt)
+    }
+    // The issuer map the positions were computed with goes with them: `ledger check` recomputes
+    // the day from the journal with it, needing no catalogue (check.ts item 8).
+    const stored: StoredSettlementDay = { ...report, issuerCities: Object.fromEntries(this.catalogue.cityByIssuer) }
+    this.store.insertSettlementDay(date, closedAt, JSON.stringify(stored))
+    return report
   }
 
   /** An admin act with no ledger change of its own (a QR minted): the row alone. */

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto'
 import type { CardAuthKeys } from '../cards/card-auth.js'
 import { mintQr, type QrKeyRing } from '../cards/qr-token.js'
 import {
-  AUDIT_PAGE_ROWS_MAX, HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAYS_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX,
-  TAP_QUEUE_DEPTH_MAX, TERMINAL_SECRET_OVERLAP_S_MAX
+  AUDIT_PAGE_ROWS_MAX, HEALTH_PROBE_REUSE_MS, READY_QUEUE_FRACTION_MAX, QR_TTL_SECONDS_MAX, SETTLEMENT_DAY_CLOSE_GRACE_MS, SETTLEMENT_DAYS_MAX,
+  TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX, TAP_QUEUE_DEPTH_MAX, TERMINAL_SECRET_OVERLAP_S_MAX
 } from '../constants.js'
 import { badRequest, conflict, forbidden, notFound } from '../errors.js'
 import type { Catalogue } from '../rules/catalogue.js'
@@ -18,6 +18,7 @@ import type {
 import { cardTokenizer, type CardTokenizer } from '../log.js'
 import type { LedgerCheckReport } from '../ledger/check.js'
 import type { SettlementRow } from '../ledger/settlement.js'
+import { isSettlementDate, settlementDayClosable, settlementDayOf, type SettlementDayReport } from '../ledger/settlement-days.js'
 import { prepareTapJob, type TapCheckContext } from './tap-checks.js'
 import { TapQueue } from './tap-queue.js'
 import { TerminalRegistry } from './terminal-registry.js'
@@ -298,6 +299,22 @@ export class Service {
     const days = (Date.parse(toDate) - Date.parse(fromDate)) / 86_400_000
     if (!(days >= 0 && days < SETTLEMENT_DAYS_MAX)) throw badRequest(`from..to must be 1 to ${SETTLEMENT_DAYS_MAX} days`)
     return await this.engine.settlement(fromDate, toDate)
+  }
+
+  /** A settlement day's figures: a closed day's frozen report, an open day's as of now. */
+  async settlementDay (date: string): Promise<SettlementDayReport> {
+    if (!isSettlementDate(date)) throw badRequest(`${date} is not a calendar date (YYYY-MM-DD)`)
+    return await this.engine.settlementDay(date)
+  }
+
+  /** Closes a settlement day once it is over (and the grace after its midnight has passed). */
+  async closeSettlementDay (date: string): Promise<SettlementDayReport> {
+    if (!isSettlementDate(date)) throw badRequest(`${date} is not a calendar date (YYYY-MM-DD)`)
+    const nowMs = this.nowMs()
+    if (!settlementDayClosable(date, nowMs)) {
+      throw conflict(`settlement day ${date} is not over yet (today is ${settlementDayOf(nowMs)} in Asia/Shanghai; a day closes from ${SETTLEMENT_DAY_CLOSE_GRACE_MS / 60_000} minutes after its midnight)`)
+    }
+    return await this.engine.closeSettlementDay(date, nowMs)
   }
 
   /** Proves the ledger can be written. An unauthenticated /healthz must not buy an fsync per

@@ -272,6 +272,68 @@ reversible: boolean
 [k: string]: unknown
 }
 /**
+ * A settlement day is the Asia/Shanghai calendar day of each tap's recorded time (and of each reversal's or refund's transfer). operators: what each operator is owed, by (operator, tap city, scenario): approved charges recorded that day, less money given back by reversals and refunds made that day. positions: what each card-issuing city owes each city where its cards were used (same city included), net of that day's reversals and refunds. Amounts are integer fen; the sum of operators.net equals the sum of positions.amount. A closed day answers its report as it was when closed, never changed after. See docs/settlement.md.
+ * 
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "SettlementDay".
+ */
+export interface SettlementDay {
+date: string
+status: ("open" | "closed")
+/**
+ * when the day was closed (RFC 3339, UTC); closed days only
+ */
+closedAt?: string
+operators: {
+operator: string
+/**
+ * the tap's (terminal's) city
+ */
+city: string
+scenario: string
+/**
+ * approved taps with an amount, recorded that day
+ */
+taps: number
+/**
+ * their charges in full (any part that became debt included)
+ */
+amount: number
+/**
+ * given back by reversals and refunds made that day, whatever day their tap was recorded
+ */
+refunded: number
+/**
+ * amount - refunded
+ */
+net: number
+}[]
+positions: {
+/**
+ * the city of the card's issuer
+ */
+issuerCity: string
+/**
+ * the city of the tap
+ */
+acquirerCity: string
+/**
+ * net: charges that day less reversals and refunds made that day
+ */
+amount: number
+}[]
+/**
+ * the same day from the ledger's postings alone: the legs the day's taps credited to operator accounts, plus the operator legs of the day's reversal and refund transfers
+ */
+reconciliation?: {
+operatorLegsNet: number
+/**
+ * operatorLegsNet equals the sum of operators.net
+ */
+matches: boolean
+}
+}
+/**
  * This interface was referenced by `Contract`'s JSON-Schema
  * via the `definition` "TapBatchRequest".
  */

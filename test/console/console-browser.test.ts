@@ -38,9 +38,9 @@ if (!existsSync(CHROMIUM)) {
     const problems: string[] = []
     const outside: string[] = []
     page.on('pageerror', e => problems.push(`page error: ${e.message}`))
-    // Two answers are expected errors: the wrong token's 401 and the not-yet-served per-day
-    // settlement's 404. Chromium reports each as a console error; anything else is a problem.
-    const expected = (url: string): boolean => /\/console\/api\/session$/.test(url) || /\/v1\/admin\/settlement\/days\//.test(url)
+    // One answer is an expected error: the wrong token's 401. Chromium reports it as a console
+    // error; anything else is a problem.
+    const expected = (url: string): boolean => /\/console\/api\/session$/.test(url)
     page.on('console', m => { if (m.type() === 'error' && !expected(m.location().url)) problems.push(`console error: ${m.text()} at ${m.location().url} (${page.url()})`) })
     page.on('request', r => { if (!r.url().startsWith(base)) outside.push(r.url()) })
 
@@ -78,7 +78,7 @@ if (!existsSync(CHROMIUM)) {
     t.match(await page.textContent('#d-city'), /zhengzhou/, 'declines by city')
     t.match(await page.textContent('#terminals'), /jinan-metro-03/, 'terminal health lists the terminals seen')
     await page.waitForFunction(() => document.getElementById('settle-days')!.textContent !== '')
-    t.match(await page.textContent('#settle-days'), /not available on this server yet/, 'no per-day API yet: said so, range totals shown')
+    t.match(await page.textContent('#settle-days'), /^[0-9]{4}-[0-9]{2}-[0-9]{2}: 未结算 · open$/, 'the per-day API: today is an open day')
     await page.click('#settle-form button') // the taps came after sign-in: read the range again
     await page.waitForFunction(() => document.querySelectorAll('#settle tbody tr td.num').length > 0)
     t.match(await page.textContent('#settle tbody'), /jinan/, 'settlement rows for today\'s approved taps')
