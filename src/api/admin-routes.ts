@@ -141,7 +141,9 @@ export async function adminRoutes (app: FastifyInstance, o: AdminRoutesOptions):
   })
 
   // What each terminal's agent last reported of its offline queue (heartbeats; admin or ops).
-  app.get('/v1/admin/heartbeats', async () => ({ summary: service.heartbeats.summary(), terminals: service.heartbeats.all() }))
+  app.get('/v1/admin/heartbeats', {
+    schema: { response: { 200: { $ref: 'heartbeats-response.json#' } } }
+  }, async () => ({ summary: service.heartbeats.summary(), terminals: service.heartbeats.all() }))
 
   app.get('/v1/admin/cards/:cardNo/taps', {
     schema: { params: cardParams, response: { 200: { $ref: 'card-taps-response.json#' } } }

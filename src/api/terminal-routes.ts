@@ -120,7 +120,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
   // What the agent's offline queue looks like (extension; docs/offline.md), for ops.
   app.post('/v1/terminal/heartbeat', {
     bodyLimit: 1024,
-    schema: { body: { $ref: 'terminal-heartbeat.json#' } }
+    schema: { body: { $ref: 'terminal-heartbeat.json#' }, response: { 204: { type: 'null', description: 'recorded' } } }
   }, async (request: FastifyRequest<{ Body: Heartbeat }>, reply: FastifyReply) => {
     o.service.recordHeartbeat(request.terminal!.terminalId, request.body)
     return await reply.code(204).send()

@@ -45,7 +45,7 @@ atMs: number
  * the bearer's role, never its token
  */
 actor: ("admin" | "ops")
-action: ("card.create" | "card.status" | "card.credit" | "card.qr" | "terminal.register" | "terminal.status")
+action: ("card.create" | "card.status" | "card.credit" | "card.qr" | "tap.refund" | "terminal.register" | "terminal.status" | "terminal.secret")
 target: {
 kind: ("card" | "terminal")
 /**
@@ -134,6 +134,10 @@ balances: {
 bank: number
 medical: number
 }
+/**
+ * api-v1.1: what the card owes for offline taps it could not pay (fen); a credit repays it first
+ */
+debt?: number
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
@@ -190,6 +194,26 @@ reference: string
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "DenylistResponse".
+ */
+export interface DenylistResponse {
+version: number
+/**
+ * true: add is the whole list (since absent, unknown or too old); false: the changes after since
+ */
+full: boolean
+add: {
+token: string
+reason: ("debt" | "lost" | "frozen")
+}[]
+remove: string[]
+/**
+ * extension: base64url of the 32-byte key; token = hex of the first 16 bytes of HMAC-SHA256(key, issuer + ':' + cardNo) (src/cards/denylist-token.ts)
+ */
+tokenKey?: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
  * via the `definition` "Error".
  */
 export interface Error {
@@ -208,6 +232,26 @@ status: "ok"
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "HeartbeatsResponse".
+ */
+export interface HeartbeatsResponse {
+summary: {
+terminals: number
+offline: number
+queuedTaps: number
+oldestQueuedAgeSMax: number
+}
+terminals: {
+terminalId: string
+receivedAt: string
+queueDepth: number
+oldestQueuedAt: (string | null)
+denylistVersion: (number | null)
+mode: ("online" | "offline")
+}[]
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
  * via the `definition` "QrRequest".
  */
 export interface QrRequest {
@@ -220,6 +264,41 @@ ttlSeconds?: number
 export interface QrResponse {
 qr: string
 expiresAt: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "RefundRequest".
+ */
+export interface RefundRequest {
+/**
+ * fen to refund; absent: all that is left of the charge
+ */
+amount?: number
+/**
+ * idempotency key of this refund
+ */
+reference: string
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "RefundResponse".
+ */
+export interface RefundResponse {
+/**
+ * fen refunded of this tap so far, this refund included
+ */
+refunded: number
+/**
+ * where this refund's money went back to
+ */
+payments: {
+account: ("bank" | "medical")
+amount: number
+}[]
+/**
+ * extension: of this refund, what cancelled the card's unpaid offline debt instead of returning money
+ */
+debtCancelled?: number
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
@@ -335,20 +414,9 @@ matches: boolean
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
- * via the `definition` "TapBatchRequest".
+ * via the `definition` "TapBatchItem".
  */
-export interface TapBatchRequest {
-/**
- * @minItems 1
- * @maxItems 100
- */
-taps: [TapRequest, ...(TapRequest)[]]
-}
-/**
- * This interface was referenced by `Contract`'s JSON-Schema
- * via the `definition` "TapRequest".
- */
-export interface TapRequest {
+export interface TapBatchItem {
 tapId: string
 at: string
 card: CardRef
@@ -356,6 +424,21 @@ amount?: number
 context?: {
 [k: string]: unknown
 }
+/**
+ * api-v1.1: the terminal decided offline and let the holder through; the server decides it by the rules at `at`, in `at` order per card, never declines it for money (the unpaid part becomes debt). Not part of the idempotency body: the same tap sent online first and uploaded offline later is the same tap.
+ */
+offline?: boolean
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TapBatchRequest".
+ */
+export interface TapBatchRequest {
+/**
+ * @minItems 1
+ * @maxItems 100
+ */
+taps: [TapBatchItem, ...(TapBatchItem)[]]
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
@@ -383,6 +466,10 @@ amount: number
 account?: ("bank" | "medical")
 balance?: number
 payments?: Payments
+/**
+ * api-v1.1: the part of an offline tap the card could not pay, now owed (absent when fully paid)
+ */
+debt?: number
 authCode?: string
 message: Message
 /**
@@ -391,6 +478,29 @@ message: Message
 details?: {
 [k: string]: unknown
 }
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TapRequest".
+ */
+export interface TapRequest {
+tapId: string
+at: string
+card: CardRef
+amount?: number
+context?: {
+[k: string]: unknown
+}
+}
+/**
+ * This interface was referenced by `Contract`'s JSON-Schema
+ * via the `definition` "TerminalHeartbeat".
+ */
+export interface TerminalHeartbeat {
+queueDepth: number
+oldestQueuedAt: (string | null)
+denylistVersion: (number | null)
+mode: ("online" | "offline")
 }
 /**
  * This interface was referenced by `Contract`'s JSON-Schema
