@@ -9,7 +9,6 @@ import {
 } from '../../src/ledger/settlement-days.js'
 import { SETTLEMENT_DAY_CLOSE_GRACE_MS } from '../../src/constants.js'
 import { buildTestApp, localAt, physical, tapId } from '../helpers/app.js'
-import { execStoredLedger } from '../helpers/engine.js'
 
 const CITIES: Record<string, string> = { 370100: 'jinan', 370200: 'qingdao', 410100: 'zhengzhou' }
 const cityOf = (issuer: string): string => CITIES[issuer] ?? issuer
