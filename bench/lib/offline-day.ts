@@ -17,6 +17,7 @@ import { denylistToken } from '../../src/cards/denylist-token.js'
 import { demoSecret } from '../../src/service/demo-seed.js'
 import { openAgentDb } from '../../terminals/agent/agent-db.js'
 import { OfflineQueue } from '../../terminals/agent/offline-queue.js'
+import { prng } from './prng.js'
 
 const CITIES = [
   { city: 'jinan', issuer: '370100', prefix: 'JN' },
@@ -76,18 +77,6 @@ function yesterdayInShanghai (): { day: string, startMs: number } {
 
 function rfc3339Shanghai (ms: number): string {
   return new Date(ms + 8 * HOUR_MS).toISOString().replace('Z', '+08:00')
-}
-
-/** mulberry32: a small seeded generator, so a day can be run again exactly. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
 }
 
 interface DayCard { cardNo: string, issuer: string, home: City, bankFen: number }
@@ -157,7 +146,7 @@ const WINDOWS: OfflineWindow[] = [
 export async function runOfflineDay (o: DayOptions): Promise<DayReport> {
   const started = Date.now()
   const log = o.log ?? (() => {})
-  const random = seeded(o.seed)
+  const random = prng(o.seed)
   const { day, startMs } = yesterdayInShanghai()
   const dir = mkdtempSync(join(tmpdir(), 'ykt-offline-day-'))
   let clockMs = startMs + 5 * HOUR_MS

@@ -17,6 +17,13 @@ import { LedgerInvariantError, type AccountClass } from './postings.js'
 import { PreloadedState, stateKey, tapKey, type CollectedWrites, type Preloaded } from './preloaded-state.js'
 import { toCard, toTerminal, type CardRow, type CardWithAccounts, type DenyReason, type RecordedTap, type RefundRecord, type RefundTotals } from './store.js'
 
+/** The refunds of these taps so far, added up ($1 terminal ids, $2 tap ids): refund bounds. */
+const REFUND_TOTALS_SQL = `SELECT k.terminal_id, k.tap_id, COALESCE(SUM(r.amount), 0) AS amount,
+    COALESCE(SUM(r.bank_fen), 0) AS "bankFen", COALESCE(SUM(r.medical_fen), 0) AS "medicalFen", COALESCE(SUM(r.debt_fen), 0) AS "debtFen"
+  FROM unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id) LEFT JOIN refunds r ON r.terminal_id = k.terminal_id AND r.tap_id = k.tap_id
+  GROUP BY k.terminal_id, k.tap_id`
+type RefundTotalsRow = RefundTotals & { terminal_id: string, tap_id: string }
+
 const REFUND_COLUMNS = `reference, terminal_id AS "terminalId", tap_id AS "tapId", amount, bank_fen AS "bankFen", medical_fen AS "medicalFen",
   debt_fen AS "debtFen", transfer_id AS "transferId", created_at AS "createdAt"`
 
@@ -110,10 +117,7 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
   const refundTotalsOf = spec.refundTotalsOf ?? []
   const refundTotals = refundTotalsOf.length === 0
     ? none
-    : q<RefundTotals & { terminal_id: string, tap_id: string }>(`SELECT k.terminal_id, k.tap_id, COALESCE(SUM(r.amount), 0) AS amount,
-        COALESCE(SUM(r.bank_fen), 0) AS "bankFen", COALESCE(SUM(r.medical_fen), 0) AS "medicalFen", COALESCE(SUM(r.debt_fen), 0) AS "debtFen"
-      FROM unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id) LEFT JOIN refunds r ON r.terminal_id = k.terminal_id AND r.tap_id = k.tap_id
-      GROUP BY k.terminal_id, k.tap_id`, [refundTotalsOf.map(k => k[0]), refundTotalsOf.map(k => k[1])])
+    : q<RefundTotalsRow>(REFUND_TOTALS_SQL, [refundTotalsOf.map(k => k[0]), refundTotalsOf.map(k => k[1])])
   const denylist = (spec.cards ?? []).length === 0
     ? none
     : q<{ card_no: string, token: string, reason: DenyReason }>('SELECT card_no, token, reason FROM denylist WHERE card_no = ANY($1)', [spec.cards])
@@ -132,7 +136,7 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
     credits: new Map((creditRows.rows as CreditRecord[]).map(row => [row.reference, row])),
     transferIds: (transferRows.rows as Array<{ id: number }>).map(row => row.id),
     refunds: new Map((refundRows.rows as RefundRecord[]).map(row => [row.reference, row])),
-    refundTotals: new Map((refundTotalRows.rows as Array<RefundTotals & { terminal_id: string, tap_id: string }>)
+    refundTotals: new Map((refundTotalRows.rows as RefundTotalsRow[])
       .map(({ terminal_id: terminalId, tap_id: tapId, ...totals }) => [tapKey(terminalId, tapId), totals])),
     denylist: new Map((denylistRows.rows as Array<{ card_no: string, token: string, reason: DenyReason }>).map(row => [row.card_no, { token: row.token, reason: row.reason }]))
   }
@@ -146,10 +150,7 @@ export async function preloadAwaitingExits (client: pg.ClientBase, state: Preloa
   if (needs.exits === 0) return
   const [accounts, totals, transferIds] = await Promise.all([
     client.query<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE id = ANY($1)', [needs.accountIds]),
-    client.query<RefundTotals & { terminal_id: string, tap_id: string }>(`SELECT k.terminal_id, k.tap_id, COALESCE(SUM(r.amount), 0) AS amount,
-        COALESCE(SUM(r.bank_fen), 0) AS "bankFen", COALESCE(SUM(r.medical_fen), 0) AS "medicalFen", COALESCE(SUM(r.debt_fen), 0) AS "debtFen"
-      FROM unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id) LEFT JOIN refunds r ON r.terminal_id = k.terminal_id AND r.tap_id = k.tap_id
-      GROUP BY k.terminal_id, k.tap_id`, [needs.taps.map(k => k[0]), needs.taps.map(k => k[1])]),
+    client.query<RefundTotalsRow>(REFUND_TOTALS_SQL, [needs.taps.map(k => k[0]), needs.taps.map(k => k[1])]),
     client.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('transfers', 'id')) AS id FROM generate_series(1, $1)", [needs.exits])
   ])
   state.addLoaded(accounts.rows, totals.rows.map(({ terminal_id: terminalId, tap_id: tapId, ...t }) => [terminalId, tapId, t]), transferIds.rows.map(r => r.id))

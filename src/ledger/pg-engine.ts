@@ -249,34 +249,28 @@ export class PgEngine implements LedgerEngine {
   }
 
   async reverseTap (terminalId: string, tapId: string, nowMs: number): Promise<ReversalResult> {
-    // The tap's row is locked first, then its card: a second reversal waits and finds it done.
-    const found = await this.withOpClient(async client => await client.query<{ card_no: string | null, operator_account_id: number | null }>(
-      'SELECT card_no, operator_account_id FROM taps WHERE terminal_id = $1 AND tap_id = $2', [terminalId, tapId]))
-    const row = found.rows[0]
-    return await this.operation({
-      lockTap: [terminalId, tapId],
-      cards: row?.card_no === null || row === undefined ? [] : [row.card_no],
-      accountIds: row?.operator_account_id === null || row === undefined ? [] : [row.operator_account_id],
-      accountCodes: this.debtCodes(),
-      refundTotalsOf: [[terminalId, tapId]],
-      transferIds: 1
-    }, ops => ops.reverseTap(terminalId, tapId, nowMs))
+    return await this.operation(await this.moneyBackSpec(terminalId, tapId), ops => ops.reverseTap(terminalId, tapId, nowMs))
   }
 
   async refundTap (terminalId: string, tapId: string, amount: number | undefined, reference: string, nowMs: number, audit?: AuditStamp): Promise<RefundResult> {
-    // As a reversal: the tap's row locked first, then its card; a second refund waits and sees the first.
+    const spec = await this.moneyBackSpec(terminalId, tapId)
+    return await this.operation({ ...spec, refunds: [reference] }, ops => ops.refundTap(terminalId, tapId, amount, reference, nowMs, audit))
+  }
+
+  /** What a reversal or refund of a tap reads: the tap's row locked first, then its card (a second
+   *  reversal or refund waits and finds the first done), its operator and debt accounts, its refunds. */
+  private async moneyBackSpec (terminalId: string, tapId: string): Promise<PreloadSpec> {
     const found = await this.withOpClient(async client => await client.query<{ card_no: string | null, operator_account_id: number | null }>(
       'SELECT card_no, operator_account_id FROM taps WHERE terminal_id = $1 AND tap_id = $2', [terminalId, tapId]))
     const row = found.rows[0]
-    return await this.operation({
+    return {
       lockTap: [terminalId, tapId],
       cards: row?.card_no === null || row === undefined ? [] : [row.card_no],
       accountIds: row?.operator_account_id === null || row === undefined ? [] : [row.operator_account_id],
       accountCodes: this.debtCodes(),
-      refunds: [reference],
       refundTotalsOf: [[terminalId, tapId]],
       transferIds: 1
-    }, ops => ops.refundTap(terminalId, tapId, amount, reference, nowMs, audit))
+    }
   }
 
   async backfillDenylist (): Promise<number> {

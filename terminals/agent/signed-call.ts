@@ -2,6 +2,7 @@
 // bounded answer size. Every way it can end is a value; the callers (upload, deny list, heartbeat)
 // decide what is final and what to try again. Signed over the exact bytes sent, path with query.
 import { signedHeaders } from '../../src/auth/signature.js'
+import { readBounded } from '../sdk/tap-poster.js'
 
 export type CallOutcome =
   | { kind: 'answer', status: number, text: string }
@@ -35,21 +36,6 @@ export function signedCall (o: SignedCallOptions): SignedCall {
       return { kind: 'network', message: (e.cause as Error | undefined)?.message ?? e.message }
     }
   }
-}
-
-async function readBounded (res: Response, bytesMax: number): Promise<string> {
-  if (res.body === null) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of res.body) {
-    size += chunk.length
-    if (size > bytesMax) {
-      await res.body.cancel().catch(() => {})
-      throw new Error(`answer over ${bytesMax} bytes`)
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** The `error.code` of an error answer, or HTTP_<status>. */

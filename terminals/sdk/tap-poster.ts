@@ -52,13 +52,18 @@ export function tapPoster (opts: TapClientOptions): TapPoster {
   }
 }
 
-async function readBounded (res: Response, bytesMax: number): Promise<string> {
+/** The answer's text, refused past `bytesMax` (the rest is not read: a hostile or broken peer
+ *  cannot make a terminal buffer without bound). */
+export async function readBounded (res: Response, bytesMax: number): Promise<string> {
   if (res.body === null) return ''
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of res.body) {
     size += chunk.length
-    if (size > bytesMax) throw new Error(`answer over ${bytesMax} bytes`)
+    if (size > bytesMax) {
+      await res.body.cancel().catch(() => {})
+      throw new Error(`answer over ${bytesMax} bytes`)
+    }
     chunks.push(chunk)
   }
   return Buffer.concat(chunks).toString('utf8')

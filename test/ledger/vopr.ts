@@ -8,6 +8,7 @@
 // over its own state and balances; storage is what is under test. After every step the simulation
 // compares every answer, every card's balances and every recorded answer with the model, and runs
 // the ledger check (one owner per account included). Same seed, same run.
+import { prng } from '../../bench/lib/prng.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,17 +28,7 @@ const ISSUERS: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', 
 const CITIES: CityCode[] = ['jinan', 'qingdao', 'zhengzhou']
 const SCENARIOS = ['bank-payment', 'bus', 'highway-etc']
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 interface ModelCard extends CardRecord { state: Map<string, unknown> }
 interface ModelTap { terminalId: string, tapId: string, hash: string, body: TapRequest, decision: string, reason: string | null, amount: number, balance: number | null, payload?: string }
