@@ -186,7 +186,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
     throw error
   })
 
-  metrics = createMetrics(() => service.queueDepth)
+  metrics = createMetrics(() => service.queueDepth, () => service.heartbeats.summary())
   const seeded = o.seed === 'demo' ? await seedDemo(service, fixtures) : { terminals: 0, cards: 0 }
 
   logger = createLogger({ level: o.logLevel ?? 'info', stream: o.logStream })
@@ -222,7 +222,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
     tapBodyBytesMax: o.tapBodyBytesMax ?? TAP_BODY_BYTES_MAX,
     batchBodyBytesMax: o.batchBodyBytesMax ?? BATCH_BODY_BYTES_MAX,
     batchAtPastMsMax: AT_PAST_MS_MAX_UPLOAD,
-    liveFeed
+    liveFeed,
+    onHeartbeat: consoleStats.onHeartbeat
   })
   await app.register(adminRoutes, { service, adminToken: o.adminToken, opsToken: o.opsToken })
   await app.register(consoleRoutes, {

@@ -10,7 +10,10 @@ export interface Metrics {
   commitSeconds: Histogram
 }
 
-export function createMetrics (queueDepth: () => number): Metrics {
+/** What the terminals' heartbeats say of their offline queues (src/service/terminal-heartbeats.ts). */
+export interface OfflineSummary { offline: number, queuedTaps: number, oldestQueuedAgeSMax: number }
+
+export function createMetrics (queueDepth: () => number, offline?: () => OfflineSummary): Metrics {
   const registry = new Registry()
   // Standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...) so stock Node.js
   // dashboards and alerts work unchanged; the service's own metrics carry the yikatong_ prefix.
@@ -30,5 +33,11 @@ export function createMetrics (queueDepth: () => number): Metrics {
     commitSeconds: new Histogram({ name: 'yikatong_group_commit_seconds', help: 'Time to decide and commit one batch (fsync included)', buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1], registers: [registry] })
   }
   new Gauge({ name: 'yikatong_tap_queue_depth', help: 'Taps waiting for the next group commit', registers: [registry], collect () { this.set(queueDepth()) } })
+  if (offline !== undefined) {
+    // Per-process: each process knows the heartbeats that reached it.
+    new Gauge({ name: 'yikatong_terminals_offline', help: 'Terminals whose last heartbeat said offline', registers: [registry], collect () { this.set(offline().offline) } })
+    new Gauge({ name: 'yikatong_offline_queued_taps', help: 'Taps queued in terminals, as their last heartbeats said', registers: [registry], collect () { this.set(offline().queuedTaps) } })
+    new Gauge({ name: 'yikatong_offline_oldest_queued_seconds', help: 'Age of the oldest tap any terminal said it had queued, at its heartbeat', registers: [registry], collect () { this.set(offline().oldestQueuedAgeSMax) } })
+  }
   return metrics
 }

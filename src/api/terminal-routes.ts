@@ -39,6 +39,8 @@ export interface TerminalRoutesOptions {
   batchAtPastMsMax: number
   /** The ops console's live decisions (src/api/live-feed.ts). */
   liveFeed?: LiveFeed
+  /** The ops console's terminal table: each agent's deny-list version and offline queue. */
+  onHeartbeat?: (terminalId: string, heartbeat: Heartbeat) => void
 }
 
 
@@ -123,6 +125,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     schema: { body: { $ref: 'terminal-heartbeat.json#' }, response: { 204: { type: 'null', description: 'recorded' } } }
   }, async (request: FastifyRequest<{ Body: Heartbeat }>, reply: FastifyReply) => {
     o.service.recordHeartbeat(request.terminal!.terminalId, request.body)
+    o.onHeartbeat?.(request.terminal!.terminalId, request.body)
     return await reply.code(204).send()
   })
 

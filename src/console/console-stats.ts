@@ -22,7 +22,7 @@ export interface TerminalHealth {
   /** Requests refused before a decision (401/403/429) that named this terminal. */
   rejected: number
   lastRejectedCode: string | null
-  /** Filled in once the offline/deny-list issue lands; null until then. */
+  /** From the terminal agent's last heartbeat (POST /v1/terminal/heartbeat); null until one came. */
   denyListVersion: number | null
   offlineQueue: number | null
 }
@@ -96,6 +96,14 @@ export class ConsoleStats {
     if (health === undefined) return
     health.rejected += 1
     health.lastRejectedCode = code
+  }
+
+  /** An agent's heartbeat: its deny-list version and how many taps it holds offline. */
+  readonly onHeartbeat = (terminalId: string, heartbeat: { queueDepth: number, denylistVersion: number | null }): void => {
+    const health = this.terminal(terminalId)
+    if (health === undefined) return
+    health.denyListVersion = heartbeat.denylistVersion
+    health.offlineQueue = heartbeat.queueDepth
   }
 
   view (): ConsoleStatsView {

@@ -70,4 +70,9 @@ t.test('heartbeats: recorded per terminal, shown to ops, bad bodies refused', as
   t.match(json.summary, { terminals: 1, offline: 1, queuedTaps: 12 })
   t.ok(json.summary.oldestQueuedAgeSMax >= 600)
   t.match(json.terminals, [{ terminalId: 'jinan-bus-01', queueDepth: 12, denylistVersion: 7, mode: 'offline' }])
+  const consoleStats = await h.app.inject({ method: 'GET', url: '/console/api/stats', headers: { authorization: 'Bearer test-ops-token' } })
+  t.match(JSON.parse(consoleStats.body).terminals, [{ terminal: 'jinan-bus-01', denyListVersion: 7, offlineQueue: 12 }], 'the console\'s terminal table shows it')
+  const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /^yikatong_terminals_offline 1$/m)
+  t.match(metrics, /^yikatong_offline_queued_taps 12$/m)
 })
