@@ -42,6 +42,8 @@ export interface OfflineConfig {
   riskOverride: Partial<RiskLimit>
   denylistRefreshMs: number
   denylistEntriesMax: number
+  /** A deny list not confirmed by the service for this long is not trusted: offline taps are declined. */
+  denylistAgeMsMax: number
   heartbeatMs: number
   uploadIntervalMs: number
   uploadBatchSize: number
@@ -85,6 +87,9 @@ export const DEFAULTS = {
     riskOverride: {},
     denylistRefreshMs: 300_000,
     denylistEntriesMax: 200_000,
+    // A day: a bus out of coverage for a shift, or one that syncs at its depot nightly, keeps
+    // working; a terminal unplugged for a week does not let cards through on a week-old list.
+    denylistAgeMsMax: 86_400_000,
     heartbeatMs: 60_000,
     uploadIntervalMs: 30_000,
     uploadBatchSize: 100,
@@ -177,6 +182,7 @@ function offlineConfig (f: Flags, file: Record<string, unknown>, env: NodeJS.Pro
     riskOverride: {},
     denylistRefreshMs: num(f['denylist-refresh-ms'], 'denylistRefreshMs', 1000, 86_400_000),
     denylistEntriesMax: num(undefined, 'denylistEntriesMax', 1, 10_000_000),
+    denylistAgeMsMax: num(undefined, 'denylistAgeMsMax', 60_000, 30 * 86_400_000),
     heartbeatMs: num(f['heartbeat-ms'], 'heartbeatMs', 1000, 86_400_000),
     uploadIntervalMs: num(f['upload-interval-ms'], 'uploadIntervalMs', 100, 86_400_000),
     uploadBatchSize: num(f['upload-batch-size'], 'uploadBatchSize', 1, TAP_UPLOAD_ITEMS_MAX),

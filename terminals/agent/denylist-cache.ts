@@ -50,6 +50,17 @@ export class DenylistCache {
 
   get size (): number { return this.q.size.get() as number }
 
+  /** When the service last gave or confirmed the cached list (a refresh answered 200). */
+  get confirmedAtMs (): number | undefined {
+    const v = getMeta(this.db, 'denylist.confirmedAtMs')
+    return v === undefined ? undefined : Number(v)
+  }
+
+  /** The service answered that the cached version is current. */
+  confirm (nowMs: number): void {
+    setMeta(this.db, 'denylist.confirmedAtMs', String(nowMs))
+  }
+
   /** True once a list and its key are cached: only then can the terminal check a card offline. */
   get ready (): boolean { return this.key !== undefined && this.version !== undefined }
 
@@ -64,7 +75,7 @@ export class DenylistCache {
   }
 
   /** Checks the update, then applies it in one transaction: all of it or nothing. */
-  apply (u: DenylistUpdate): ApplyResult {
+  apply (u: DenylistUpdate, nowMs: number = Date.now()): ApplyResult {
     checkShape(u)
     const current = this.version
     // A delta older than what is cached would undo newer changes: the next refresh asks again.
@@ -84,6 +95,7 @@ export class DenylistCache {
       if (size > this.entriesMax) throw new DenylistError('DENYLIST_TOO_BIG', `deny list would hold ${size} entries, over the ${this.entriesMax} this terminal holds`)
       setMeta(this.db, 'denylist.version', String(u.version))
       if (key !== undefined) setMeta(this.db, 'denylist.tokenKey', key.toString('base64url'))
+      setMeta(this.db, 'denylist.confirmedAtMs', String(nowMs))
       this.key = key ?? this.key
       return { kind: 'applied', version: u.version, size, added: u.add.length, removed: u.remove.length }
     })()

@@ -51,8 +51,12 @@ export class DenylistRefresher {
     }
     try {
       const update = JSON.parse(answer.text) as DenylistUpdate
-      const r = this.cache.apply(update)
-      if (r.kind === 'stale') return r
+      const r = this.cache.apply(update, Date.now())
+      if (r.kind === 'stale') {
+        // The service says the cached version is the current one: the list is confirmed fresh.
+        if (update.version === r.version) this.cache.confirm(Date.now())
+        return r
+      }
       this.log.info({ version: r.version, size: r.size, full: update.full, added: r.added, removed: r.removed }, 'deny list updated')
       return { kind: 'applied', version: r.version, size: r.size, full: update.full }
     } catch (err) {

@@ -14,7 +14,7 @@ import type { OfflineQueue } from './offline-queue.js'
 import type { CardRisk, RiskLimit } from './offline-risk.js'
 import type { PreparedTap } from './tap-body.js'
 
-export type OfflineReason = 'OFFLINE_QR' | 'OFFLINE_NO_DENYLIST' | 'OFFLINE_DENYLISTED' | 'OFFLINE_RISK_LIMIT' | 'OFFLINE_QUEUE_FULL' | 'OFFLINE_STORE_FAILED'
+export type OfflineReason = 'OFFLINE_QR' | 'OFFLINE_NO_DENYLIST' | 'OFFLINE_DENYLIST_STALE' | 'OFFLINE_DENYLISTED' | 'OFFLINE_RISK_LIMIT' | 'OFFLINE_QUEUE_FULL' | 'OFFLINE_STORE_FAILED'
 
 export type OfflineDecision =
   | { decision: 'approved', amountFen: number }
@@ -27,6 +27,8 @@ export interface OfflineDeciderDeps {
   risk: CardRisk
   /** The limit for this terminal's scenario (it may be learnt from the service after start). */
   limit: () => RiskLimit
+  /** A list the service has not confirmed for longer is not trusted (config denylistAgeMsMax). */
+  denylistAgeMsMax: number
   now?: () => number
 }
 
@@ -60,6 +62,10 @@ export class OfflineDecider {
     if (facts.card.type !== 'physical') return { decision: 'declined', reason: 'OFFLINE_QR' }
     const token = this.riskToken(facts.card)
     if (token === undefined || !this.d.denylist.ready) return { decision: 'declined', reason: 'OFFLINE_NO_DENYLIST' }
+    // A card lost or fallen into debt since the list was last confirmed would pass: past the age
+    // bound the list is not evidence enough (a list from before this bound existed: not confirmed).
+    const confirmedAtMs = this.d.denylist.confirmedAtMs
+    if (confirmedAtMs === undefined || (this.d.now ?? Date.now)() - confirmedAtMs > this.d.denylistAgeMsMax) return { decision: 'declined', reason: 'OFFLINE_DENYLIST_STALE' }
     const listedAs = this.d.denylist.reasonFor(token)
     if (listedAs !== undefined) return { decision: 'declined', reason: 'OFFLINE_DENYLISTED', listedAs }
     const limit = this.d.limit()

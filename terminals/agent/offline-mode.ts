@@ -50,7 +50,7 @@ export class OfflineMode {
     this.denylist = new DenylistCache(this.db, cfg.denylistEntriesMax)
     this.risk = new CardRisk(this.db)
     this.link = new LinkState(cfg.forcedOffline)
-    this.decider = new OfflineDecider({ db: this.db, queue: this.queue, denylist: this.denylist, risk: this.risk, limit: () => this.limit(), now })
+    this.decider = new OfflineDecider({ db: this.db, queue: this.queue, denylist: this.denylist, risk: this.risk, limit: () => this.limit(), denylistAgeMsMax: cfg.denylistAgeMsMax, now })
     this.sink = new OfflineCapableSink(d.online, this.decider, this.link, log)
     this.uploader = new OfflineUploader(call, this.queue, this.link, log, {
       batchSize: cfg.uploadBatchSize,

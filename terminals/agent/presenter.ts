@@ -47,6 +47,7 @@ const OFFLINE_DECLINED: Record<string, string> = {
   OFFLINE_RISK_LIMIT: '离线次数已满 请联网后使用\nOffline limit reached for this card',
   OFFLINE_QR: '网络异常 请刷实体卡\nOffline: please tap your card',
   OFFLINE_NO_DENYLIST: '网络异常 暂不能离线使用\nOffline: card cannot be checked',
+  OFFLINE_DENYLIST_STALE: '离线时间过长 暂不能离线使用\nOffline too long: card cannot be checked',
   OFFLINE_QUEUE_FULL: '终端离线存储已满 请联系工作人员\nOffline storage full',
   OFFLINE_STORE_FAILED: '终端故障 请联系工作人员\nTerminal storage error'
 }

@@ -154,3 +154,17 @@ t.test('back online: the queue is uploaded and the deny list refreshed at once, 
   t.equal(r.svc.seen.filter(s => s.path.startsWith('/v1/terminal/denylist')).length, listsBefore + 1, 'deny list asked right away')
   t.equal(r.timers.nowMs, 0, 'no time passed on the manual clock')
 })
+
+t.test('a deny list the service has not confirmed within its age bound is not trusted offline', async t => {
+  // The incident: a terminal unplugged for a week still let through a card reported lost meanwhile.
+  const r = await rig(t, { forcedOffline: true, denylistAgeMsMax: 60_000 })
+  r.mode.denylist.confirm(Date.now() - 120_000)
+  const stale = await r.mode.sink.submit(r.tap(CARD))
+  t.match(stale, { kind: 'offline', decision: 'declined', reason: 'OFFLINE_DENYLIST_STALE' })
+  t.match(presentOutcome(stale).text, /Offline too long/)
+  t.equal(r.mode.queue.depth, 0, 'nothing queued')
+  // The service answers that the cached version is current: confirmed, trusted again.
+  r.svc.denylist = () => ({ status: 200, body: { version: 1, full: false, add: [], remove: [] } })
+  t.match(await r.mode.refresher.refreshOnce(), { kind: 'stale', version: 1 })
+  t.match(await r.mode.sink.submit(r.tap(CARD)), { kind: 'offline', decision: 'approved' })
+})
