@@ -53,6 +53,10 @@ export class OfflineQueue {
                         ON CONFLICT (tap_id) DO NOTHING`),
       deadList: db.prepare('SELECT tap_id, at_ms, body, reason, status, code, attempts FROM dead_letter ORDER BY at_ms LIMIT ?'),
       deadCount: db.prepare('SELECT count(*) FROM dead_letter').pluck(),
+      deadOne: db.prepare('SELECT tap_id, at_ms, reason FROM dead_letter WHERE tap_id = ?'),
+      requeue: db.prepare(`INSERT INTO queue (tap_id, at_ms, body, card_token, risk_token, risk_amount_fen, queued_at_ms)
+                           SELECT tap_id, at_ms, body, card_token, NULL, 0, ? FROM dead_letter WHERE tap_id = ? ON CONFLICT (tap_id) DO NOTHING`),
+      deleteDead: db.prepare('DELETE FROM dead_letter WHERE tap_id = ?'),
       byRiskToken: db.prepare('SELECT count(*) AS count, coalesce(sum(risk_amount_fen), 0) AS amount FROM queue WHERE risk_token = ?')
     }
   }
@@ -114,6 +118,24 @@ export class OfflineQueue {
   }
 
   get deadLetterCount (): number { return this.q.deadCount.get() as number }
+
+  /**
+   * Puts a dead letter back in the queue with its bytes, to be uploaded again from its first
+   * attempt (after ops fixed what refused it: a terminal re-registered, a service upgraded). Not a
+   * tap past the service's upload window (`expireAfterMs` by its `at`): the service would refuse it
+   * again. Atomic; the same tapId already queued is left as it is.
+   */
+  requeueDeadLetter (tapId: string, expireAfterMs: number): 'requeued' | 'expired' | 'unknown' | 'full' {
+    const dead = this.q.deadOne.get(tapId) as { tap_id: string, at_ms: number, reason: DeadReason } | undefined
+    if (dead === undefined) return 'unknown'
+    if (dead.at_ms < this.now() - expireAfterMs) return 'expired'
+    if (this.full) return 'full'
+    this.db.transaction(() => {
+      this.q.requeue.run(this.now(), tapId)
+      this.q.deleteDead.run(tapId)
+    })()
+    return 'requeued'
+  }
 
   /** Offline use of a card still waiting in the queue (what the service has not seen yet). */
   queuedUse (riskToken: string): { count: number, amountFen: number } {
