@@ -151,7 +151,7 @@ export async function runOfflineDay (o: DayOptions): Promise<DayReport> {
   const dir = mkdtempSync(join(tmpdir(), 'ykt-offline-day-'))
   let clockMs = startMs + 5 * HOUR_MS
   const where = { dbPath: join(dir, 'ledger.db'), ...(o.databaseUrl === undefined ? {} : { databaseUrl: o.databaseUrl }) }
-  const query = async (_app: App, sql: string): Promise<Array<Record<string, unknown>>> => await queryLedger(where, sql)
+  const query = async (sql: string): Promise<Array<Record<string, unknown>>> => await queryLedger(where, sql)
   const app = await buildApp({
     dbPath: where.dbPath,
     adminToken: ADMIN_TOKEN,
@@ -176,7 +176,7 @@ export async function runOfflineDay (o: DayOptions): Promise<DayReport> {
   })
   try {
     const url = await app.app.listen({ port: 0, host: '127.0.0.1' })
-    const secrets = await provision(app, random)
+    const secrets = await provision(app)
     const cards = cardsOf(o, random)
     for (const card of cards) {
       const r = await admin(app, 'POST', '/v1/admin/cards', { cardNo: card.cardNo, issuer: card.issuer, accounts: { bank: card.bankFen, medical: 1_000 } })
@@ -242,25 +242,25 @@ export async function runOfflineDay (o: DayOptions): Promise<DayReport> {
     const closed = await admin(app, 'POST', `/v1/admin/settlement/days/${day}/close`)
     if (closed.statusCode !== 200) throw new Error(`closing ${day} answered ${closed.statusCode}: ${closed.body}`)
     const report = JSON.parse(closed.body) as { operators: Array<{ net: number }>, positions: Array<{ issuerCity: string, acquirerCity: string, amount: number }> }
-    const journalNetFen = await journalNet(sql => query(app, sql), day)
+    const journalNetFen = await journalNet(query, day)
     for (const w of WINDOWS.filter(w => w.lateUpload === true)) {
       clockMs += 10 * MINUTE_MS
       await upload(w)
     }
     const afterLate = await admin(app, 'GET', `/v1/admin/settlement/days/${day}`)
     const generatedIds = new Set(events.map(e => `${e.terminalId}/${String(e.body.tapId)}`))
-    const counts = await query(app, "SELECT terminal_id, tap_id, COUNT(*) AS n FROM taps WHERE tap_id LIKE 'day-%' GROUP BY terminal_id, tap_id")
+    const counts = await query("SELECT terminal_id, tap_id, COUNT(*) AS n FROM taps WHERE tap_id LIKE 'day-%' GROUP BY terminal_id, tap_id")
     const recorded = new Map(counts.map(r => [`${String(r.terminal_id)}/${String(r.tap_id)}`, Number(r.n)]))
-    const lateTaps = await query(app, `SELECT COUNT(*) AS n FROM taps WHERE terminal_id = 'zhengzhou-bus-03' AND tap_id LIKE 'day-%' AND recorded_at >= '${new Date(startMs + 24 * HOUR_MS).toISOString()}'`)
-    const debts = await query(app, 'SELECT card_no, issuer, status, debt_fen FROM cards')
+    const lateTaps = await query(`SELECT COUNT(*) AS n FROM taps WHERE terminal_id = 'zhengzhou-bus-03' AND tap_id LIKE 'day-%' AND recorded_at >= '${new Date(startMs + 24 * HOUR_MS).toISOString()}'`)
+    const debts = await query('SELECT card_no, issuer, status, debt_fen FROM cards')
     const denylist = await terminalCall(app, 'jinan-bus-01', secrets.get('jinan-bus-01')!, 'GET', '/v1/terminal/denylist', undefined, clockMs)
     const list = JSON.parse(denylist.body) as { version: number, add: Array<{ token: string, reason: string }>, tokenKey: string }
     const key = Buffer.from(list.tokenKey, 'base64url')
     const expected = new Set(debts.filter(c => c.status !== 'active' || Number(c.debt_fen) > 0)
       .map(c => `${denylistToken(key, String(c.issuer), String(c.card_no))}:${c.status !== 'active' ? String(c.status) : 'debt'}`))
     const served = new Set(list.add.map(e => `${e.token}:${e.reason}`))
-    const late = await query(app, "SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0) AS fen FROM refunds WHERE reference LIKE 'late-entry:%'")
-    const settlementTransfers = await query(app, `SELECT COUNT(*) AS n FROM transfers WHERE kind = 'settlement' AND ref LIKE 'settlement:${day}:%'`)
+    const late = await query("SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0) AS fen FROM refunds WHERE reference LIKE 'late-entry:%'")
+    const settlementTransfers = await query(`SELECT COUNT(*) AS n FROM transfers WHERE kind = 'settlement' AND ref LIKE 'settlement:${day}:%'`)
     const check = await admin(app, 'GET', '/v1/admin/ledger/check')
     const checkJson = JSON.parse(check.body) as { ok: boolean, problems: string[] }
     const operatorsNetFen = report.operators.reduce((sum, row) => sum + row.net, 0)
@@ -300,7 +300,7 @@ export async function runOfflineDay (o: DayOptions): Promise<DayReport> {
 }
 
 /** The extra buses, registered like an operator would; every terminal's secret. */
-async function provision (app: App, _random: () => number): Promise<Map<string, string>> {
+async function provision (app: App): Promise<Map<string, string>> {
   const secrets = new Map<string, string>()
   for (const { city } of CITIES) {
     for (const suffix of ['bus-01', 'metro-01', 'metro-02', 'metro-03', 'scenic-01', 'museum-01']) secrets.set(`${city}-${suffix}`, demoSecret(`${city}-${suffix}`))

@@ -35,6 +35,9 @@ type CardResolution =
   | { card: CardWithAccounts, qrNonce?: { nonce: string, expiresAtMs: number }, atc?: number }
   | { declined: RuleDecision, cardNo: string | null }
 
+/** A late entry's module spec, the exit it settles and the card's waiting list as read. */
+type LateEntry = NonNullable<RuleModule['lateEntry']> & { exit: AwaitingExit, waiting: AwaitingExit[] }
+
 interface LateEntrySettlement { exit: AwaitingExit, fareFen: number, refundFen: number }
 
 interface Decided {
@@ -262,17 +265,18 @@ export class TapMachine {
   }
 
   /** A late entry: the card has exits waiting in this city dated after this tap. */
-  private lateEntryOf (spec: RuleModule['lateEntry'], tap: TapFacts, terminal: RuleTerminal, base: StateReader): (NonNullable<RuleModule['lateEntry']> & { exit: AwaitingExit }) | undefined {
+  private lateEntryOf (spec: RuleModule['lateEntry'], tap: TapFacts, terminal: RuleTerminal, base: StateReader): LateEntry | undefined {
     if (spec === undefined || !spec.isEntry(tap.context)) return undefined
-    const exit = exitForEntry(awaitingExits(base), terminal.city, tap.at.epochMs)
-    return exit === undefined ? undefined : { ...spec, exit }
+    const waiting = awaitingExits(base)
+    const exit = exitForEntry(waiting, terminal.city, tap.at.epochMs)
+    return exit === undefined ? undefined : { ...spec, exit, waiting }
   }
 
   /** Prices the waiting exit as the journey this entry began. The entry's own journey write is not
    *  applied (the card's current journey, if any, stays open); the exit's state writes are, less
    *  its journey key. Not priced (the card now blocked, the module declining): the exit keeps
    *  waiting and the entry opens nothing. */
-  private settleLateEntry (job: TapJob, card: CardWithAccounts, late: NonNullable<RuleModule['lateEntry']> & { exit: AwaitingExit }, entryWrites: Decided['stateWrites']): { stateWrites: Decided['stateWrites'], settlement?: LateEntrySettlement } {
+  private settleLateEntry (job: TapJob, card: CardWithAccounts, late: LateEntry, entryWrites: Decided['stateWrites']): { stateWrites: Decided['stateWrites'], settlement?: LateEntrySettlement } {
     const { catalogue, store } = this.o
     const others = entryWrites.filter(write => write.key !== late.journeyStateKey)
     const journey = entryWrites.find(write => write.key === late.journeyStateKey && write.value !== null && write.value !== undefined)
@@ -297,7 +301,8 @@ export class TapMachine {
     const fareFen = exitDecision.payments.reduce((sum, p) => sum + p.amount, 0)
     const exitWrites = (exitDecision.stateWrites ?? []).filter(write => write.key !== late.journeyStateKey)
       .map(write => ({ key: write.key, value: write.value, expiresAtMs: stateExpiry(write, job.nowMs) }))
-    const waiting = awaitingWrite(awaitingExits(stateReader(store, card.cardNo, job.nowMs)), { remove: late.exit })
+    // The list lateEntryOf read: this transaction has not changed it since.
+    const waiting = awaitingWrite(late.waiting, { remove: late.exit })
     return {
       stateWrites: [...others, ...exitWrites, { key: AWAITING_ENTRY_KEY, value: waiting.value, expiresAtMs: waiting.expiresAtMs ?? null }],
       settlement: { exit: late.exit, fareFen, refundFen: Math.max(late.exit.chargedFen - fareFen, 0) }
