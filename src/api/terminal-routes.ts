@@ -20,14 +20,6 @@ function atMsOf (tap: TapRequest): number {
   return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY
 }
 
-/** The idempotency body: the tap without `offline`, so a tap sent online whose answer was lost,
- *  and uploaded again as decided offline, is the same tap (it replays what was recorded). */
-function idempotencyBody (tap: TapRequest): TapRequest {
-  if (tap.offline === undefined) return tap
-  const { offline: _offline, ...body } = tap
-  return body
-}
-
 export interface TerminalRoutesOptions {
   service: Service
   metrics: Metrics
@@ -90,7 +82,7 @@ export async function terminalRoutes (app: FastifyInstance, o: TerminalRoutesOpt
     // are decided in at order per card), stable, each answer back in its upload position.
     const taps = request.body.taps
     const order = taps.map((_, i) => i).sort((a, b) => atMsOf(taps[a]!) - atMsOf(taps[b]!) || a - b)
-    const submitted = order.map(i => o.service.submitTap(terminal, taps[i]!, tapHash(idempotencyBody(taps[i]!)), o.batchAtPastMsMax))
+    const submitted = order.map(i => o.service.submitTap(terminal, taps[i]!, tapHash(taps[i]!), o.batchAtPastMsMax))
     const settled: Array<PromiseSettledResult<TapOutcome>> = new Array(taps.length)
     const results = await Promise.allSettled(submitted)
     order.forEach((i, k) => { settled[i] = results[k]! })

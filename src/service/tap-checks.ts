@@ -10,9 +10,17 @@ import { AT_FUTURE_MS_MAX } from '../constants.js'
 import type { Catalogue, ScenarioEntry } from '../rules/catalogue.js'
 import type { QrResolution, TapJob, TapRequest, TerminalFacts } from '../ledger/engine.js'
 
-/** Idempotency key material: the tap as parsed, so whitespace differences are the same body. */
+/** Idempotency key material: the tap as parsed, so whitespace differences are the same body.
+ *  `offline` (a batch item's flag) is not part of it: a tap sent online whose answer was lost, then
+ *  uploaded as decided offline, is the same tap and replays what was recorded. */
 export function tapHash (tap: TapRequest): string {
-  return createHash('sha256').update(JSON.stringify(tap)).digest('hex')
+  const body = tap.offline === undefined ? tap : withoutOffline(tap)
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex')
+}
+
+function withoutOffline (tap: TapRequest): TapRequest {
+  const { offline: _offline, ...body } = tap
+  return body
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
