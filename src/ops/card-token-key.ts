@@ -63,3 +63,24 @@ export function denylistTokenKey (o: { envValue: string | undefined, dbPath: str
   })
   return { key: createHash('sha256').update(material.key).digest(), source: material.source }
 }
+
+// The key of card numbers and holder data at rest (src/cards/card-vault.ts): CARD_DATA_KEY, else
+// card-data.key beside the ledger. Processes sharing a PostgreSQL ledger need the same one. Lose
+// it and the ledger's cards cannot be found by number or read: back it up apart from the ledger
+// (a backup of the two together is a backup of the clear data).
+export const CARD_DATA_KEY_FILE = 'card-data.key'
+
+export class CardDataKeyError extends Error {
+  readonly code = 'CARD_DATA_KEY_INVALID'
+}
+
+export function cardDataKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
+  return keyFromEnvOrFile({
+    envName: 'CARD_DATA_KEY',
+    envValue: o.envValue,
+    dbPath: o.dbPath,
+    fileName: CARD_DATA_KEY_FILE,
+    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
+    fail: message => new CardDataKeyError(message)
+  })
+}
