@@ -25,7 +25,7 @@ import { buildFleet, FLEET_FULL, FLEET_QUICK, type Fleet } from './lib/fleet.js'
 import { machineInfo } from './lib/machine.js'
 import { installExitHooks, ROOT, runLoadgen, startServer, type Server } from './lib/processes.js'
 import { histogram } from './lib/prom.js'
-import { benchCardInput, benchTerminalRecord, provisionFleet } from './lib/provision.js'
+import { BENCH_PG_CARD_DATA_KEY, benchCardInput, benchTerminalRecord, provisionFleet } from './lib/provision.js'
 import type { LoadConfig, LoadResult } from './loadgen.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
@@ -130,7 +130,7 @@ async function postgresRun (fleet: Fleet, processes: number): Promise<EngineRun>
   try {
     const provisionMs = await provisionPg(databaseUrl, fleet, name)
     log(`postgres: ${fleet.cards.length} cards, ${fleet.terminals.length} terminals in ${provisionMs} ms`)
-    const envs = Array.from({ length: processes }, () => ({ DATABASE_URL: databaseUrl, SERVICE_PROCESSES: String(processes) }))
+    const envs = Array.from({ length: processes }, () => ({ DATABASE_URL: databaseUrl, SERVICE_PROCESSES: String(processes), CARD_DATA_KEY: BENCH_PG_CARD_DATA_KEY }))
     const figures = await loadRuns(`postgres-${processes}`, envs, databaseCpuSampler, () => waitSampler(name))
     const check = await withClient(databaseUrl, async c => await checkPgLedger(c))
     return { config: `postgres, ${processes} process${processes > 1 ? 'es' : ''}`, engine: 'postgres', processes, provisionMs, ...figures, ledgerCheck: { ok: check.ok, problems: check.problems } }
@@ -145,7 +145,7 @@ async function provisionPg (databaseUrl: string, fleet: Fleet, database: string)
   // the services connect, so the measured runs commit with synchronous_commit on.
   await withClient(databaseUrl, async c => { await c.query(`ALTER DATABASE ${database} SET synchronous_commit = off`) })
   const catalogue = buildCatalogue(loadFixtures(FIXTURES_DIR))
-  const engine = await PgEngine.open({ databaseUrl, catalogue, serialize: answer => JSON.stringify(answer), denylistKey: randomBytes(32) })
+  const engine = await PgEngine.open({ databaseUrl, catalogue, serialize: answer => JSON.stringify(answer), denylistKey: randomBytes(32), cardDataKey: Buffer.from(BENCH_PG_CARD_DATA_KEY) })
   try {
     const nowMs = Date.now()
     for (const t of fleet.terminals) await engine.registerTerminal(benchTerminalRecord(t, nowMs))

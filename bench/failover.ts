@@ -193,8 +193,14 @@ async function run (cluster: Cluster): Promise<number> {
   const unanswered = taps.filter(t => t.answer === undefined)
   const paid = new Map<string, number>()
   for (const t of approved) paid.set(t.body.card.cardNo, (paid.get(t.body.card.cardNo) ?? 0) + (t.answer!.json.amount as number))
-  const balances = new Map((await db.query<{ card_no: string, balance: number }>(
-    'SELECT c.card_no, a.balance FROM cards c JOIN accounts a ON a.id = c.bank_account_id')).rows.map(r => [r.card_no, Number(r.balance)]))
+  // Cards are keyed by token in the ledger (src/cards/card-vault.ts): balances as the admin API reads them.
+  const balances = new Map<string, number>()
+  for (let i = 0; i < CARDS; i++) {
+    const cardNo = `F${String(i).padStart(8, '0')}`
+    const r = await adminCall(a.url, a.adminToken, 'GET', `/v1/admin/cards/${cardNo}`)
+    if (r.status !== 200) throw new Error(`card read: ${r.status} ${r.body}`)
+    balances.set(cardNo, Number((r.json.balances as { bank: number }).bank))
+  }
   const wrongBalances = [...balances].filter(([cardNo, balance]) => balance !== OPENING_FEN - (paid.get(cardNo) ?? 0)).length
   const recordedUnanswered = unanswered.filter(t => recorded.has(`${t.terminal.id}/${t.body.tapId}`)).length
   await db.end()

@@ -1,7 +1,7 @@
 // Builds the service: the ledger engine, the service layer, the catalogue, logging, metrics and the
 // three route plugins (public, terminal, admin). Tests boot this same app with `inject` or port 0.
 import { SecretBox } from './auth/secret-box.js'
-import { denylistTokenKey, terminalSecretsKey } from './ops/card-token-key.js'
+import { cardDataKey, denylistTokenKey, terminalSecretsKey } from './ops/card-token-key.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Server } from 'node:http'
 import type { DestinationStream, Logger } from 'pino'
@@ -72,6 +72,9 @@ export interface AppOptions {
   terminalSecretsKey?: Buffer
   /** The deny list's token key, 32 bytes (DENYLIST_TOKEN_KEY); unset: the key file beside DB_PATH. */
   denylistTokenKey?: Buffer
+  /** Key material of card tokens and sealed holder data in the ledger (CARD_DATA_KEY); unset: the
+   *  key file beside DB_PATH (src/ops/card-token-key.ts cardDataKey), created once. */
+  cardDataKey?: Buffer
 }
 
 export interface App {
@@ -147,6 +150,7 @@ export async function buildApp (o: AppOptions): Promise<App> {
   // Before the engine opens: a bad key file is refused with nothing to clean up.
   const secretBox = new SecretBox(o.terminalSecretsKey ?? terminalSecretsKey({ envValue: undefined, dbPath: o.dbPath }).key)
   const denylistKey = o.denylistTokenKey ?? denylistTokenKey({ envValue: undefined, dbPath: o.dbPath }).key
+  const cardDataKeyMaterial = o.cardDataKey ?? cardDataKey({ envValue: undefined, dbPath: o.dbPath }).key
   const engine: LedgerEngine = o.databaseUrl === undefined
     ? await SqliteEngine.open({
       dbPath: o.dbPath,
@@ -156,7 +160,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
       faultInjection: o.faultInjection,
       onBatch,
       auditRowsMax: o.auditRowsMax,
-      denylistKeyHex: denylistKey.toString('hex')
+      denylistKeyHex: denylistKey.toString('hex'),
+      cardDataKeyHex: cardDataKeyMaterial.toString('hex')
     })
     : await PgEngine.open({
       databaseUrl: o.databaseUrl,
@@ -165,7 +170,8 @@ export async function buildApp (o: AppOptions): Promise<App> {
       onBatch,
       onEvent: message => logger?.warn(message),
       auditRowsMax: o.auditRowsMax,
-      denylistKey
+      denylistKey,
+      cardDataKey: cardDataKeyMaterial
     })
   const cardToken = cardTokenizer(o.cardTokenKey)
   // A refusal to start (a secret that does not open) must not leave the engine's threads, lock and

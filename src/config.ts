@@ -20,6 +20,8 @@ export interface ServiceConfig {
   terminalSecretsKey: string | undefined
   /** DENYLIST_TOKEN_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
   denylistTokenKey: string | undefined
+  /** CARD_DATA_KEY; unset: a key file beside the ledger (src/ops/card-token-key.ts). */
+  cardDataKey: string | undefined
   /** DATABASE_URL (api-v1.1): the PostgreSQL ledger; unset: the embedded SQLite ledger at dbPath. */
   databaseUrl: string | undefined
   /** SERVICE_PROCESSES: how many processes share the ledger; each enforces 1/N of a terminal's
@@ -50,6 +52,7 @@ export function configFromEnv (env: NodeJS.ProcessEnv): ServiceConfig {
     cardTokenKey: env.CARD_TOKEN_KEY,
     terminalSecretsKey: env.TERMINAL_SECRETS_KEY,
     denylistTokenKey: env.DENYLIST_TOKEN_KEY,
+    cardDataKey: env.CARD_DATA_KEY,
     databaseUrl: env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
     serviceProcesses: serviceProcesses(env.SERVICE_PROCESSES)
   }

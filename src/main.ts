@@ -2,7 +2,7 @@
 import { HTTP_LIMITS } from './api/http-limits.js'
 import { buildApp } from './app.js'
 import { configFromEnv } from './config.js'
-import { cardTokenKey, denylistTokenKey, terminalSecretsKey } from './ops/card-token-key.js'
+import { cardDataKey, cardTokenKey, denylistTokenKey, terminalSecretsKey } from './ops/card-token-key.js'
 import { logDestination } from './log.js'
 
 const HELP = `usage: npm start  (production: npm run build && npm run start:prod)
@@ -17,7 +17,8 @@ The yikatong auth service. Configured by environment variables:
                   (unset: a key file card-token.key beside DB_PATH, created once)
   TERMINAL_SECRETS_KEY  key sealing terminal secrets in the ledger, >= 32 characters
   DENYLIST_TOKEN_KEY    key of the deny list's card tokens (sent to terminals), >= 32 characters
-                  (unset: terminal-secrets.key beside DB_PATH, created once; processes sharing
+  CARD_DATA_KEY   key of card tokens and sealed holder data in the ledger, >= 32 characters
+                  (unset for each: a key file beside DB_PATH, created once; processes sharing
                   one PostgreSQL ledger on several machines must all be given the same)
 Answers /healthz, /readyz, /metrics, /docs, /console once it prints "yikatong listening on URL".`
 
@@ -34,6 +35,7 @@ async function main (): Promise<void> {
   const key = cardTokenKey({ envValue: config.cardTokenKey, dbPath: config.dbPath })
   const secretsKey = terminalSecretsKey({ envValue: config.terminalSecretsKey, dbPath: config.dbPath })
   const denyKey = denylistTokenKey({ envValue: config.denylistTokenKey, dbPath: config.dbPath })
+  const dataKey = cardDataKey({ envValue: config.cardDataKey, dbPath: config.dbPath })
   const logStream = logDestination()
   const { app, logger, seeded, issuerKeys, shutdown } = await buildApp({
     dbPath: config.dbPath,
@@ -42,6 +44,7 @@ async function main (): Promise<void> {
     cardTokenKey: key.key,
     terminalSecretsKey: secretsKey.key,
     denylistTokenKey: denyKey.key,
+    cardDataKey: dataKey.key,
     seed: config.seed,
     logLevel: config.logLevel,
     issuerKeysFile: config.issuerKeysFile,
@@ -95,7 +98,7 @@ async function main (): Promise<void> {
 main().catch((error: unknown) => {
   // A refusal the operator must act on (another process holds the ledger, a bad key file) is said
   // plainly; anything else with its stack.
-  const known = typeof (error as { code?: unknown }).code === 'string' && ['LEDGER_LOCKED', 'LEDGER_DAMAGED', 'TERMINAL_SECRET_SEALED_OTHERWISE', 'TERMINAL_SECRETS_KEY_INVALID', 'CARD_TOKEN_KEY_INVALID', 'DENYLIST_TOKEN_KEY_INVALID'].includes((error as { code: string }).code)
+  const known = typeof (error as { code?: unknown }).code === 'string' && ['LEDGER_LOCKED', 'LEDGER_DAMAGED', 'TERMINAL_SECRET_SEALED_OTHERWISE', 'TERMINAL_SECRETS_KEY_INVALID', 'CARD_TOKEN_KEY_INVALID', 'DENYLIST_TOKEN_KEY_INVALID', 'CARD_DATA_KEY_INVALID', 'CARD_DATA_KEY_MISMATCH', 'CARD_DATA_SEALED_OTHERWISE'].includes((error as { code: string }).code)
   process.stderr.write(`yikatong failed to start: ${error instanceof Error ? (known ? error.message : error.stack ?? error.message) : String(error)}\n`)
   process.exit(1)
 })

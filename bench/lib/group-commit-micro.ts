@@ -19,7 +19,7 @@ import { TapMachine } from '../../src/ledger/tap-machine.js'
 import { buildCatalogue } from '../../src/rules/catalogue.js'
 import { loadSchemas } from '../../src/schemas.js'
 import { buildFleet, type FleetSizes } from './fleet.js'
-import { provisionFleet } from './provision.js'
+import { benchVault, provisionFleet } from './provision.js'
 import { plannedTap } from './tap-mix.js'
 
 export interface GroupCommitMicroResult {
@@ -45,9 +45,10 @@ export async function groupCommitMicro (o: { sizes: FleetSizes, batches: number[
     const fleet = buildFleet(o.sizes)
     await provisionFleet(dbPath, fleet)
     const catalogue = buildCatalogue(loadFixtures(FIXTURES_DIR))
-    const db: Db = openLedgerDb(dbPath)
+    const vault = benchVault(dbPath)
+    const db: Db = openLedgerDb(dbPath, { vault })
     for (const p of o.pragmas ?? []) db.pragma(p)
-    const store = new LedgerStore(db)
+    const store = new LedgerStore(db, vault)
     const terminals = new Map(store.allTerminals().map(({ secret: _secret, ...t }) => [t.terminalId, t]))
     const machine = new TapMachine({ store, catalogue, serialize: serializer(), denyList: new DenyListKeeper(randomBytes(32)) })
     const begin = db.prepare('BEGIN IMMEDIATE')

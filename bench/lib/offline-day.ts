@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildApp, type App } from '../../src/app.js'
+import { FIXTURES_DIR, loadFixtures } from '../../src/fixtures.js'
 import { signedHeaders } from '../../src/auth/signature.js'
 import { denylistToken } from '../../src/cards/denylist-token.js'
 import { demoSecret } from '../../src/service/demo-seed.js'
@@ -252,7 +253,12 @@ export async function runOfflineDay (o: DayOptions): Promise<DayReport> {
     const counts = await query("SELECT terminal_id, tap_id, COUNT(*) AS n FROM taps WHERE tap_id LIKE 'day-%' GROUP BY terminal_id, tap_id")
     const recorded = new Map(counts.map(r => [`${String(r.terminal_id)}/${String(r.tap_id)}`, Number(r.n)]))
     const lateTaps = await query(`SELECT COUNT(*) AS n FROM taps WHERE terminal_id = 'zhengzhou-bus-03' AND tap_id LIKE 'day-%' AND recorded_at >= '${new Date(startMs + 24 * HOUR_MS).toISOString()}'`)
-    const debts = await query('SELECT card_no, issuer, status, debt_fen FROM cards')
+    // The ledger keys cards by token (src/cards/card-vault.ts): each card as the admin API reads it.
+    const debts: Array<{ card_no: string, issuer: string, status: string, debt_fen: number }> = []
+    for (const card of [...cards, ...loadFixtures(FIXTURES_DIR).demo.cards]) {
+      const view = JSON.parse((await admin(app, 'GET', `/v1/admin/cards/${card.cardNo}`)).body) as { status: string, debt: number }
+      debts.push({ card_no: card.cardNo, issuer: card.issuer, status: view.status, debt_fen: view.debt })
+    }
     const denylist = await terminalCall(app, 'jinan-bus-01', secrets.get('jinan-bus-01')!, 'GET', '/v1/terminal/denylist', undefined, clockMs)
     const list = JSON.parse(denylist.body) as { version: number, add: Array<{ token: string, reason: string }>, tokenKey: string }
     const key = Buffer.from(list.tokenKey, 'base64url')

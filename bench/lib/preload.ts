@@ -16,6 +16,7 @@
 import Database from 'better-sqlite3'
 import { closeSync, fsyncSync, openSync, statSync } from 'node:fs'
 import type { Fleet } from './fleet.js'
+import { benchVault } from './provision.js'
 
 /** Typical fare per scenario (fen) for history taps. */
 const HISTORY_AMOUNT_FEN: Record<string, number> = {
@@ -40,6 +41,8 @@ const CHUNK = 1_000_000
 
 export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: number = Date.now()): PreloadResult {
   const started = performance.now()
+  // Cards are keyed by token (src/cards/card-vault.ts): the key the service will use on this file.
+  const vault = benchVault(dbPath)
   const db = new Database(dbPath)
   try {
     // A throwaway file being built: no journal, no fsync, a large cache. The file is switched back
@@ -51,12 +54,12 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
     db.pragma('foreign_keys = OFF')
 
     db.exec(`CREATE TEMP TABLE h_term (i INTEGER PRIMARY KEY, terminal_id TEXT, scenario TEXT, city TEXT, operator_account INTEGER, amount INTEGER);
-             CREATE TEMP TABLE h_card (i INTEGER PRIMARY KEY, card_no TEXT, bank_account INTEGER)`)
+             CREATE TEMP TABLE h_card (i INTEGER PRIMARY KEY, card_token TEXT, bank_account INTEGER)`)
     const accountId = db.prepare('SELECT id FROM accounts WHERE code = ?').pluck()
     const insertAccount = db.prepare("INSERT OR IGNORE INTO accounts (code, kind) VALUES (?, 'operator')")
     const insertTerm = db.prepare('INSERT INTO h_term VALUES (?, ?, ?, ?, ?, ?)')
     const insertCard = db.prepare('INSERT INTO h_card VALUES (?, ?, ?)')
-    const bankAccount = db.prepare('SELECT bank_account_id FROM cards WHERE card_no = ?').pluck()
+    const bankAccount = db.prepare('SELECT bank_account_id FROM cards WHERE card_token = ?').pluck()
     db.transaction(() => {
       // Only money-moving scenarios: a library loan moves no money and has no transfer.
       const paying = fleet.terminals.filter(t => (HISTORY_AMOUNT_FEN[t.scenario] ?? 0) > 0)
@@ -65,7 +68,7 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
         insertAccount.run(code)
         insertTerm.run(i, t.terminalId, t.scenario, t.city, accountId.get(code), HISTORY_AMOUNT_FEN[t.scenario])
       })
-      fleet.cards.forEach((c, i) => insertCard.run(i, c.cardNo, bankAccount.get(c.cardNo)))
+      fleet.cards.forEach((c, i) => { const token = vault.token(c.cardNo); insertCard.run(i, token, bankAccount.get(token)) })
     })()
     const nTerm = db.prepare('SELECT COUNT(*) FROM temp.h_term').pluck().get() as number
     const nCard = fleet.cards.length
@@ -83,10 +86,10 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
       const to = Math.min(taps, from + CHUNK)
       db.transaction(() => {
         db.exec(`${series(from, to)}
-          INSERT INTO taps (id, terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at, response, bank_fen, operator_account_id)
+          INSERT INTO taps (id, terminal_id, tap_id, body_hash, card_token, scenario, city, decision, reason, amount, account, at, recorded_at, response, bank_fen, operator_account_id)
           SELECT ${firstTap} + s.x, t.terminal_id, 'h-' || s.x,
                  printf('%016x%016x%016x%016x', s.x * 2654435761, s.x * 40503, s.x * 2246822519, s.x * 3266489917),
-                 c.card_no, t.scenario, t.city, 'approved', NULL, t.amount, 'bank',
+                 c.card_token, t.scenario, t.city, 'approved', NULL, t.amount, 'bank',
                  strftime('%Y-%m-%dT%H:%M:%f', ${atMs} / 1000.0, 'unixepoch', '+8 hours') || '+08:00',
                  strftime('%Y-%m-%dT%H:%M:%fZ', ${atMs} / 1000.0 + 0.004, 'unixepoch'),
                  printf('{"tapId":"h-%d","decision":"approved","amount":%d,"account":"bank","balance":%d,"authCode":"%08X","message":{"zh":"交易成功，扣费%d.%02d元","en":"Paid %d.%02d yuan"},"details":{"fareFen":%d,"concession":null,"transferDiscountFen":0}}',
@@ -99,14 +102,14 @@ export function preloadTaps (dbPath: string, fleet: Fleet, taps: number, nowMs: 
 
     const indexStarted = performance.now()
     db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
-             CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id)`)
+             CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_token, id)`)
     const indexMs = performance.now() - indexStarted
 
     const balanceStarted = performance.now()
     db.transaction(() => {
       db.exec(`CREATE TEMP TABLE h_delta (account_id INTEGER PRIMARY KEY, delta INTEGER NOT NULL);
                INSERT INTO temp.h_delta SELECT account_id, SUM(amount) FROM (
-                 SELECT c.bank_account_id AS account_id, -t.bank_fen AS amount FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.id >= ${firstTap}
+                 SELECT c.bank_account_id AS account_id, -t.bank_fen AS amount FROM taps t JOIN cards c ON c.card_token = t.card_token WHERE t.id >= ${firstTap}
                  UNION ALL SELECT operator_account_id, bank_fen FROM taps WHERE id >= ${firstTap}) GROUP BY account_id`)
       db.exec('UPDATE accounts SET balance = balance + (SELECT delta FROM temp.h_delta d WHERE d.account_id = accounts.id) WHERE id IN (SELECT account_id FROM temp.h_delta)')
     })()

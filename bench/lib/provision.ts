@@ -8,6 +8,8 @@ import { FIXTURES_DIR, loadFixtures } from '../../src/fixtures.js'
 import { openLedgerDb } from '../../src/ledger/schema.js'
 import { LedgerStore } from '../../src/ledger/store.js'
 import { WriterOps } from '../../src/ledger/writer-ops.js'
+import { CardVault } from '../../src/cards/card-vault.js'
+import { cardDataKey } from '../../src/ops/card-token-key.js'
 import { buildCatalogue, type Catalogue } from '../../src/rules/catalogue.js'
 import type { CardInput, TerminalRecord } from '../../src/ledger/engine.js'
 import type { CityCode } from '../../src/rules/types.js'
@@ -15,11 +17,21 @@ import { BENCH_BANK_OPENING_FEN, BENCH_MEDICAL_OPENING_FEN, type Fleet } from '.
 
 export const CARD_EXPIRES_ON = '2031-12-31'
 
+/** The card data key a bench ledger is written with: CARD_DATA_KEY, else the key file beside it,
+ *  as the service started on the same file will find it. */
+export function benchVault (dbPath: string): CardVault {
+  return new CardVault(cardDataKey({ envValue: process.env.CARD_DATA_KEY, dbPath }).key)
+}
+
+/** The card data key of the bench's PostgreSQL runs: provisioning and every service process share it. */
+export const BENCH_PG_CARD_DATA_KEY = 'bench-card-data-key-0123456789abcdef-0123456'
+
 export async function provisionFleet (dbPath: string, fleet: Fleet): Promise<{ ms: number, cards: number, terminals: number }> {
   const started = performance.now()
   const catalogue = buildCatalogue(loadFixtures(FIXTURES_DIR))
-  const db = openLedgerDb(dbPath)
-  const store = new LedgerStore(db)
+  const vault = benchVault(dbPath)
+  const db = openLedgerDb(dbPath, { vault })
+  const store = new LedgerStore(db, vault)
   // Provisioning lists no card (all active, no debt): the deny list's key does not matter here.
   const ops = new WriterOps(store, catalogue, new DenyListKeeper(randomBytes(32)))
   const nowMs = Date.now()

@@ -8,7 +8,7 @@
 //   5. every approved tap that moved money charged exactly its amount (journal legs, or its
 //      v1 transfer);
 //   6. every account has one owner: each card account belongs to exactly one card, under that
-//      card's own code (card:<cardNo>:bank|medical), and no card points at another kind of account;
+//      card's own code (card:<token>:bank|medical), and no card points at another kind of account;
 //   7. each tap's credit leg goes to an operator account: the one of the terminal's operator in the
 //      terminal's city;
 //   8. each card's debt is what its offline taps left unpaid, less what credits repaid, refunds and
@@ -17,7 +17,9 @@
 //  10. the refunds of a tap never exceed its charge, and a reversed tap has none;
 //  11. every closed settlement day: its settlement transfers are its stored cross-city positions,
 //      and its journal still gives its stored report (settlement-day-check.ts; a second step after
-//      the SQL above, in the same transaction or snapshot, because it recomputes each day).
+//      the SQL above, in the same transaction or snapshot, because it recomputes each day);
+//  12. every card is keyed by a token and its number and holder data are sealed (schema v5): the
+//      ledger holds no card in clear (src/cards/card-vault.ts).
 import { CHECK_PROBLEMS_MAX } from '../constants.js'
 import type { Db } from './schema.js'
 import { settlementDayProblems, type SettlementLegRow } from './settlement-day-check.js'
@@ -31,9 +33,9 @@ export interface LedgerCheckReport {
 
 const LEGS = `
   SELECT account_id, amount FROM postings
-  UNION ALL SELECT c.bank_account_id, -t.bank_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.bank_fen > 0
-  UNION ALL SELECT c.medical_account_id, -t.medical_fen FROM taps t JOIN cards c ON c.card_no = t.card_no WHERE t.medical_fen > 0
-  UNION ALL SELECT a.id, -t.debt_fen FROM taps t JOIN cards c ON c.card_no = t.card_no JOIN accounts a ON a.code = 'debt:' || c.issuer WHERE t.debt_fen > 0
+  UNION ALL SELECT c.bank_account_id, -t.bank_fen FROM taps t JOIN cards c ON c.card_token = t.card_token WHERE t.bank_fen > 0
+  UNION ALL SELECT c.medical_account_id, -t.medical_fen FROM taps t JOIN cards c ON c.card_token = t.card_token WHERE t.medical_fen > 0
+  UNION ALL SELECT a.id, -t.debt_fen FROM taps t JOIN cards c ON c.card_token = t.card_token JOIN accounts a ON a.code = 'debt:' || c.issuer WHERE t.debt_fen > 0
   UNION ALL SELECT t.operator_account_id, t.bank_fen + t.medical_fen + t.debt_fen FROM taps t WHERE t.operator_account_id IS NOT NULL`
 
 /** One invariant as a query whose every row is a problem. The SQL is portable: the SQLite engine
@@ -88,11 +90,11 @@ const CHECK_QUERIES: CheckQuery[] = [
     describe: r => `account ${r.code} belongs to ${r.owners} card accounts`
   },
   {
-    sql: `SELECT c.card_no, 'bank' AS kind, a.code, a.kind AS class FROM cards c JOIN accounts a ON a.id = c.bank_account_id
-        WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':bank'
-      UNION ALL SELECT c.card_no, 'medical', a.code, a.kind FROM cards c JOIN accounts a ON a.id = c.medical_account_id
-        WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_no || ':medical'`,
-    describe: r => `card ${mask(r.card_no)}: its ${r.kind} account is ${r.class} account ${maskCode(r.code)}, not its own`
+    sql: `SELECT c.card_token, 'bank' AS kind, a.code, a.kind AS class FROM cards c JOIN accounts a ON a.id = c.bank_account_id
+        WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_token || ':bank'
+      UNION ALL SELECT c.card_token, 'medical', a.code, a.kind FROM cards c JOIN accounts a ON a.id = c.medical_account_id
+        WHERE a.kind <> 'card' OR a.code <> 'card:' || c.card_token || ':medical'`,
+    describe: r => `card ${mask(r.card_token)}: its ${r.kind} account is ${r.class} account ${maskCode(r.code)}, not its own`
   },
   {
     sql: `SELECT a.code FROM accounts a WHERE a.kind = 'card'
@@ -114,16 +116,16 @@ const CHECK_QUERIES: CheckQuery[] = [
   },
   // 8. Debt: per card from its journal, per issuer on its debt account.
   {
-    sql: `SELECT * FROM (SELECT c.card_no, c.debt_fen,
+    sql: `SELECT * FROM (SELECT c.card_token, c.debt_fen,
         COALESCE(t.d, 0) - COALESCE(cr.d, 0) - COALESCE(rf.d, 0) - COALESCE(rv.d, 0) AS expected FROM cards c
-        LEFT JOIN (SELECT card_no, SUM(debt_fen) AS d FROM taps WHERE debt_fen > 0 GROUP BY card_no) t ON t.card_no = c.card_no
-        LEFT JOIN (SELECT card_no, SUM(debt_fen) AS d FROM credits WHERE debt_fen > 0 GROUP BY card_no) cr ON cr.card_no = c.card_no
-        LEFT JOIN (SELECT tp.card_no, SUM(r.debt_fen) AS d FROM refunds r JOIN taps tp ON tp.terminal_id = r.terminal_id AND tp.tap_id = r.tap_id
-          WHERE r.debt_fen > 0 GROUP BY tp.card_no) rf ON rf.card_no = c.card_no
-        LEFT JOIN (SELECT tp.card_no, SUM(p.amount) AS d FROM taps tp JOIN postings p ON p.transfer_id = tp.reversal_transfer_id
-          JOIN accounts a ON a.id = p.account_id WHERE a.code LIKE 'debt:%' GROUP BY tp.card_no) rv ON rv.card_no = c.card_no) x
+        LEFT JOIN (SELECT card_token, SUM(debt_fen) AS d FROM taps WHERE debt_fen > 0 GROUP BY card_token) t ON t.card_token = c.card_token
+        LEFT JOIN (SELECT card_token, SUM(debt_fen) AS d FROM credits WHERE debt_fen > 0 GROUP BY card_token) cr ON cr.card_token = c.card_token
+        LEFT JOIN (SELECT tp.card_token, SUM(r.debt_fen) AS d FROM refunds r JOIN taps tp ON tp.terminal_id = r.terminal_id AND tp.tap_id = r.tap_id
+          WHERE r.debt_fen > 0 GROUP BY tp.card_token) rf ON rf.card_token = c.card_token
+        LEFT JOIN (SELECT tp.card_token, SUM(p.amount) AS d FROM taps tp JOIN postings p ON p.transfer_id = tp.reversal_transfer_id
+          JOIN accounts a ON a.id = p.account_id WHERE a.code LIKE 'debt:%' GROUP BY tp.card_token) rv ON rv.card_token = c.card_token) x
       WHERE x.debt_fen <> x.expected`,
-    describe: r => `card ${mask(r.card_no)}: owes ${r.debt_fen} but its taps, credits, refunds and reversals leave ${r.expected}`
+    describe: r => `card ${mask(r.card_token)}: owes ${r.debt_fen} but its taps, credits, refunds and reversals leave ${r.expected}`
   },
   {
     sql: `SELECT a.code, a.balance, COALESCE(s.owed, 0) AS owed FROM account_balances a
@@ -133,9 +135,14 @@ const CHECK_QUERIES: CheckQuery[] = [
   },
   // 9. The deny list agrees with the cards.
   {
-    sql: `SELECT c.card_no, c.status, c.debt_fen, d.reason FROM cards c LEFT JOIN denylist d ON d.card_no = c.card_no
+    sql: `SELECT c.card_token, c.status, c.debt_fen, d.reason FROM cards c LEFT JOIN denylist d ON d.card_token = c.card_token
       WHERE COALESCE(d.reason, '-') <> CASE WHEN c.status IN ('lost', 'frozen') THEN c.status WHEN c.debt_fen > 0 THEN 'debt' ELSE '-' END`,
-    describe: r => `card ${mask(r.card_no)} (${r.status}, owes ${r.debt_fen}) is on the deny list as ${r.reason ?? 'nothing'}`
+    describe: r => `card ${mask(r.card_token)} (${r.status}, owes ${r.debt_fen}) is on the deny list as ${r.reason ?? 'nothing'}`
+  },
+  // 12. Cards tokenised and sealed.
+  {
+    sql: `SELECT card_token FROM cards WHERE length(card_token) <> 32 OR sealed NOT LIKE 'ykc1.%'`,
+    describe: r => `card ${mask(r.card_token)}: not keyed by a token with its data sealed`
   },
   // 10. Refunds stay within their tap's charge.
   {
@@ -184,7 +191,7 @@ export function checkLedger (db: Db): LedgerCheckReport {
   })()
 }
 
-// Reports go to ops and logs: card numbers masked.
+// Reports go to ops and logs: card keys (tokens; numbers in a ledger from before v5) masked.
 function mask (cardNo: string): string {
   return `${cardNo.slice(0, 2)}*****${cardNo.slice(-2)}`
 }

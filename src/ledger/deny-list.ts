@@ -19,12 +19,13 @@ export class DenyListKeeper {
   }
 
   /** Writes a change only when the card's reason differs from its row: no version for nothing. */
-  sync (store: LedgerState, cardNo: string): void {
-    const card = store.card(cardNo)
+  sync (store: LedgerState, cardToken: string): void {
+    const card = store.card(cardToken)
     if (card === undefined) return
     const wanted = denyReasonOf(card)
-    const current = store.denylistEntry(cardNo)
+    const current = store.denylistEntry(cardToken)
     if ((current?.reason ?? null) === wanted) return
-    store.writeDenylist(cardNo, current?.token ?? this.token(card.issuer, card.cardNo), wanted)
+    // The terminals' token is of the card's number (opened from its row), under the deny-list key.
+    store.writeDenylist(cardToken, current?.token ?? this.token(card.issuer, card.cardNo), wanted)
   }
 }

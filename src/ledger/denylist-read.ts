@@ -28,9 +28,9 @@ export function denylistSql (p: (n: number) => string): Record<keyof DenylistRea
 /** Cards that should be listed and are not (a ledger from before the deny list; at most `limit`),
  *  and listed cards that should not be: what the start-up backfill syncs. */
 export function denylistBackfillSql (p: (n: number) => string): string {
-  return `SELECT c.card_no FROM cards c LEFT JOIN denylist d ON d.card_no = c.card_no
+  return `SELECT c.card_token FROM cards c LEFT JOIN denylist d ON d.card_token = c.card_token
     WHERE COALESCE(d.reason, '-') <> CASE WHEN c.status IN ('lost', 'frozen') THEN c.status WHEN c.debt_fen > 0 THEN 'debt' ELSE '-' END
-    ORDER BY c.card_no LIMIT ${p(1)}`
+    ORDER BY c.card_token LIMIT ${p(1)}`
 }
 
 /** Cards synced per backfill transaction. */

@@ -41,13 +41,14 @@ CREATE TABLE IF NOT EXISTS accounts (
   CHECK (kind <> 'card' OR balance >= 0)
 );
 
+-- v5 (issue #13 item 7): a card is keyed by its token, never its number, everywhere in the ledger
+-- (src/cards/card-vault.ts); its number, birth date and categories are sealed in one value.
 CREATE TABLE IF NOT EXISTS cards (
-  card_no TEXT PRIMARY KEY,
+  card_token TEXT PRIMARY KEY,
   issuer TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('active', 'lost', 'frozen')),
   expires_on TEXT,
-  birth_date TEXT,
-  categories TEXT NOT NULL,
+  sealed TEXT NOT NULL,
   bank_account_id ${t.int} NOT NULL REFERENCES accounts(id),
   medical_account_id ${t.int} NOT NULL REFERENCES accounts(id),
   created_at TEXT NOT NULL,
@@ -72,7 +73,7 @@ CREATE TABLE IF NOT EXISTS taps (
   terminal_id TEXT NOT NULL,
   tap_id TEXT NOT NULL,
   body_hash TEXT NOT NULL,
-  card_no TEXT,
+  card_token TEXT,
   scenario TEXT NOT NULL,
   city TEXT NOT NULL,
   decision TEXT NOT NULL CHECK (decision IN ('approved', 'declined')),
@@ -92,11 +93,11 @@ CREATE TABLE IF NOT EXISTS taps (
   debt_fen ${t.int} NOT NULL DEFAULT 0 CHECK (debt_fen >= 0)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS taps_idempotency ON taps (terminal_id, tap_id);
-CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_no, id);
+CREATE INDEX IF NOT EXISTS taps_by_card ON taps (card_token, id);
 
 CREATE TABLE IF NOT EXISTS credits (
   reference TEXT PRIMARY KEY,
-  card_no TEXT NOT NULL,
+  card_token TEXT NOT NULL,
   account TEXT NOT NULL,
   amount ${t.int} NOT NULL CHECK (amount > 0),
   transfer_id ${t.int} NOT NULL REFERENCES transfers(id),
@@ -106,11 +107,11 @@ CREATE TABLE IF NOT EXISTS credits (
 
 -- Per-card rule state (open metro journeys, monthly counters, loans...), written by rule modules.
 CREATE TABLE IF NOT EXISTS card_state (
-  card_no TEXT NOT NULL,
+  card_token TEXT NOT NULL,
   key TEXT NOT NULL,
   value TEXT NOT NULL,
   expires_at_ms ${t.int},
-  PRIMARY KEY (card_no, key)
+  PRIMARY KEY (card_token, key)
 )${t.keyed};
 
 -- Electronic-card QR nonces, remembered until the QR expires so a QR is valid once.
@@ -183,7 +184,7 @@ CREATE INDEX IF NOT EXISTS refunds_by_tap ON refunds (terminal_id, tap_id);
 -- The deny list as it is now: one row per card token listed, with the version that listed it.
 CREATE TABLE IF NOT EXISTS denylist (
   token TEXT PRIMARY KEY,
-  card_no TEXT NOT NULL UNIQUE,
+  card_token TEXT NOT NULL UNIQUE,
   reason TEXT NOT NULL CHECK (reason IN ('debt', 'lost', 'frozen')),
   version ${t.int} NOT NULL
 )${t.keyed};

@@ -10,6 +10,7 @@
 //   3. hot accounts' balance shards, last, in account-id order, each lane on its own shard.
 // A deadlock the server still detects (40P01) rolls back, and the batch runs again.
 import type pg from 'pg'
+import type { CardVault } from '../cards/card-vault.js'
 import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, DENYLIST_CHANGES_KEPT_MAX, NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
 import type { TapJob } from './engine.js'
 import type { CreditRecord } from './ledger-state.js'
@@ -52,17 +53,17 @@ export interface PreloadSpec {
   refundTotalsOf?: Array<[string, string]>
 }
 
-const CARD_SELECT = `SELECT c.card_no, c.issuer, c.status, c.expires_on, c.birth_date, c.categories, c.bank_account_id, c.medical_account_id,
+const CARD_SELECT = `SELECT c.card_token, c.issuer, c.status, c.expires_on, c.sealed, c.bank_account_id, c.medical_account_id,
   c.debt_fen, b.balance AS bank, m.balance AS medical FROM cards c
   JOIN accounts b ON b.id = c.bank_account_id JOIN accounts m ON m.id = c.medical_account_id`
-const TAP_COLUMNS = `t.id, t.terminal_id, t.tap_id, t.body_hash AS "bodyHash", t.card_no AS "cardNo", t.scenario, t.decision, t.reason, t.amount,
+const TAP_COLUMNS = `t.id, t.terminal_id, t.tap_id, t.body_hash AS "bodyHash", t.card_token AS "cardToken", t.scenario, t.decision, t.reason, t.amount,
   t.response, t.transfer_id AS "transferId", t.reversal_transfer_id AS "reversalTransferId", t.bank_fen AS "bankFen",
   t.medical_fen AS "medicalFen", t.operator_account_id AS "operatorAccountId", t.debt_fen AS "debtFen"`
 
 type TapRow = RecordedTap & { terminal_id: string, tap_id: string }
 
 /** Sends the spec's reads (after BEGIN, already sent) at once; builds the state. */
-export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promise<PreloadedState> {
+export async function preload (client: pg.ClientBase, spec: PreloadSpec, vault: CardVault): Promise<PreloadedState> {
   const q = <T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> => client.query<T>(sql, values)
   const none = Promise.resolve({ rows: [] as any[] })
 
@@ -83,18 +84,18 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
   // it under two processes). The next statement takes a new snapshot, after the locks.
   const cardLocks = (spec.cards ?? []).length === 0
     ? none
-    : q('SELECT card_no FROM cards WHERE card_no = ANY($1) ORDER BY card_no FOR UPDATE', [spec.cards])
+    : q('SELECT card_token FROM cards WHERE card_token = ANY($1) ORDER BY card_token FOR UPDATE', [spec.cards])
   const cards = (spec.cards ?? []).length === 0
     ? none
-    : q<CardRow>(`${CARD_SELECT} WHERE c.card_no = ANY($1)`, [spec.cards])
+    : q<CardRow>(`${CARD_SELECT} WHERE c.card_token = ANY($1)`, [spec.cards])
   const taps = tapKeys.length === 0
     ? none
     : q<TapRow>(`SELECT ${TAP_COLUMNS} FROM taps t JOIN unnest($1::text[], $2::text[]) AS k(terminal_id, tap_id)
         ON t.terminal_id = k.terminal_id AND t.tap_id = k.tap_id`, [tapKeys.map(k => k[0]), tapKeys.map(k => k[1])])
   const state = spec.stateOf === undefined || spec.stateOf.cards.length === 0
     ? none
-    : q<{ card_no: string, key: string, value: string, expires_at_ms: number | null }>(
-      'SELECT card_no, key, value, expires_at_ms FROM card_state WHERE card_no = ANY($1) AND (expires_at_ms IS NULL OR expires_at_ms > $2)',
+    : q<{ card_token: string, key: string, value: string, expires_at_ms: number | null }>(
+      'SELECT card_token, key, value, expires_at_ms FROM card_state WHERE card_token = ANY($1) AND (expires_at_ms IS NULL OR expires_at_ms > $2)',
       [spec.stateOf.cards, spec.stateOf.nowMs])
   const nonces = (spec.nonces ?? []).length === 0 ? none : q<{ nonce: string }>('SELECT nonce FROM qr_nonces WHERE nonce = ANY($1)', [spec.nonces])
   const newAccounts = (spec.newCardAccountCodes ?? []).length === 0
@@ -107,7 +108,7 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
     : q<{ id: number, code: string, kind: AccountClass }>('SELECT id, code, kind FROM accounts WHERE code = ANY($1) OR id = ANY($2)', [accountCodes, spec.accountIds ?? []])
   const credits = (spec.credits ?? []).length === 0
     ? none
-    : q<CreditRecord>('SELECT reference, card_no, account, amount FROM credits WHERE reference = ANY($1)', [spec.credits])
+    : q<CreditRecord>('SELECT reference, card_token, account, amount FROM credits WHERE reference = ANY($1)', [spec.credits])
   const transferIds = (spec.transferIds ?? 0) === 0
     ? none
     : q<{ id: number }>("SELECT nextval(pg_get_serial_sequence('transfers', 'id')) AS id FROM generate_series(1, $1)", [spec.transferIds])
@@ -120,17 +121,17 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
     : q<RefundTotalsRow>(REFUND_TOTALS_SQL, [refundTotalsOf.map(k => k[0]), refundTotalsOf.map(k => k[1])])
   const denylist = (spec.cards ?? []).length === 0
     ? none
-    : q<{ card_no: string, token: string, reason: DenyReason }>('SELECT card_no, token, reason FROM denylist WHERE card_no = ANY($1)', [spec.cards])
+    : q<{ card_token: string, token: string, reason: DenyReason }>('SELECT card_token, token, reason FROM denylist WHERE card_token = ANY($1)', [spec.cards])
 
   const [, lockedTapRows, terminalRows, , cardRows, tapRows, stateRows, nonceRows, , accountRows, creditRows, transferRows, refundRows, refundTotalRows, denylistRows] =
     await allInOrder([advisory, lockedTap, terminals, cardLocks, cards, taps, state, nonces, newAccounts, accounts, credits, transferIds, refunds, refundTotals, denylist])
 
   const loaded: Preloaded = {
     terminals: new Map((terminalRows.rows as Array<Record<string, string>>).map(row => [String(row.terminal_id), toTerminal(row)])),
-    cards: new Map((cardRows.rows as CardRow[]).map(row => [row.card_no, toCard(row)] as [string, CardWithAccounts])),
+    ...openCards(cardRows.rows as CardRow[], vault),
     taps: new Map([...lockedTapRows.rows as TapRow[], ...tapRows.rows as TapRow[]].map(({ terminal_id: terminalId, tap_id: tapId, ...tap }) => [tapKey(terminalId, tapId), tap])),
-    state: new Map((stateRows.rows as Array<{ card_no: string, key: string, value: string, expires_at_ms: number | null }>)
-      .map(row => [stateKey(row.card_no, row.key), { value: row.value, expiresAtMs: row.expires_at_ms }])),
+    state: new Map((stateRows.rows as Array<{ card_token: string, key: string, value: string, expires_at_ms: number | null }>)
+      .map(row => [stateKey(row.card_token, row.key), { value: row.value, expiresAtMs: row.expires_at_ms }])),
     nonces: new Set((nonceRows.rows as Array<{ nonce: string }>).map(row => row.nonce)),
     accounts: new Map((accountRows.rows as Array<{ id: number, code: string, kind: AccountClass }>).map(row => [row.code, { id: row.id, kind: row.kind }])),
     credits: new Map((creditRows.rows as CreditRecord[]).map(row => [row.reference, row])),
@@ -138,9 +139,9 @@ export async function preload (client: pg.ClientBase, spec: PreloadSpec): Promis
     refunds: new Map((refundRows.rows as RefundRecord[]).map(row => [row.reference, row])),
     refundTotals: new Map((refundTotalRows.rows as RefundTotalsRow[])
       .map(({ terminal_id: terminalId, tap_id: tapId, ...totals }) => [tapKey(terminalId, tapId), totals])),
-    denylist: new Map((denylistRows.rows as Array<{ card_no: string, token: string, reason: DenyReason }>).map(row => [row.card_no, { token: row.token, reason: row.reason }]))
+    denylist: new Map((denylistRows.rows as Array<{ card_token: string, token: string, reason: DenyReason }>).map(row => [row.card_token, { token: row.token, reason: row.reason }]))
   }
-  return new PreloadedState(loaded)
+  return new PreloadedState(loaded, vault)
 }
 
 /** The second read of a tap batch whose cards have metro exits waiting for their entry: their
@@ -157,18 +158,18 @@ export async function preloadAwaitingExits (client: pg.ClientBase, state: Preloa
 }
 
 /** The preload of a tap batch: every key its jobs can touch. */
-export function tapBatchSpec (jobs: TapJob[], operatorCodes: string[], nowMs: number, debtCodes: string[] = []): PreloadSpec {
-  const cardNos = new Set<string>()
+export function tapBatchSpec (jobs: TapJob[], vault: CardVault, operatorCodes: string[], nowMs: number, debtCodes: string[] = []): PreloadSpec {
+  const cardTokens = new Set<string>()
   const nonces: string[] = []
   for (const job of jobs) {
     const card = job.tap.card
-    if (card.type === 'physical') cardNos.add(card.cardNo)
+    if (card.type === 'physical') cardTokens.add(vault.token(card.cardNo))
     else if (job.qr?.ok === true) {
-      cardNos.add(job.qr.cardNo)
+      cardTokens.add(vault.token(job.qr.cardNo))
       nonces.push(job.qr.nonce)
     }
   }
-  const cards = [...cardNos]
+  const cards = [...cardTokens]
   return {
     tapKeys: jobs.map(job => [job.terminal.terminalId, job.tap.tapId]),
     terminals: [...new Set(jobs.map(job => job.terminal.terminalId))],
@@ -211,26 +212,26 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
   }
   for (const [terminalId, status] of writes.terminalStatus) q('UPDATE terminals SET status = $1 WHERE terminal_id = $2', [status, terminalId])
   for (const [terminalId, secret] of writes.terminalSecrets) q('UPDATE terminals SET secret = $1 WHERE terminal_id = $2', [secret, terminalId])
-  for (const { card, bankAccountId, medicalAccountId, createdAt } of writes.newCards) {
-    q(`INSERT INTO cards (card_no, issuer, status, expires_on, birth_date, categories, bank_account_id, medical_account_id, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [card.cardNo, card.issuer, card.status, card.expiresOn, card.birthDate, JSON.stringify(card.categories), bankAccountId, medicalAccountId, createdAt])
+  for (const { card, token, sealed, bankAccountId, medicalAccountId, createdAt } of writes.newCards) {
+    q(`INSERT INTO cards (card_token, issuer, status, expires_on, sealed, bank_account_id, medical_account_id, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [token, card.issuer, card.status, card.expiresOn, sealed, bankAccountId, medicalAccountId, createdAt])
   }
-  for (const [cardNo, status] of writes.cardStatus) q('UPDATE cards SET status = $1 WHERE card_no = $2', [status, cardNo])
+  for (const [cardToken, status] of writes.cardStatus) q('UPDATE cards SET status = $1 WHERE card_token = $2', [status, cardToken])
   for (const transfer of writes.transfers) {
     q('INSERT INTO transfers (id, kind, ref, created_at) VALUES ($1, $2, $3, $4)', [transfer.id, transfer.kind, transfer.ref, transfer.createdAt])
     q('INSERT INTO postings (transfer_id, account_id, amount) SELECT $1, * FROM unnest($2::bigint[], $3::bigint[])',
       [transfer.id, transfer.legs.map(l => l.accountId), transfer.legs.map(l => l.amount)])
   }
   for (const c of writes.credits) {
-    q('INSERT INTO credits (reference, card_no, account, amount, transfer_id, debt_fen) VALUES ($1, $2, $3, $4, $5, $6)', [c.reference, c.cardNo, c.account, c.amount, c.transferId, c.debtFen])
+    q('INSERT INTO credits (reference, card_token, account, amount, transfer_id, debt_fen) VALUES ($1, $2, $3, $4, $5, $6)', [c.reference, c.cardToken, c.account, c.amount, c.transferId, c.debtFen])
   }
   for (const r of writes.refunds) {
     q(`INSERT INTO refunds (reference, terminal_id, tap_id, amount, bank_fen, medical_fen, debt_fen, transfer_id, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [r.reference, r.terminalId, r.tapId, r.amount, r.bankFen, r.medicalFen, r.debtFen, r.transferId, r.createdAt])
   }
   if (writes.cardDebt.size > 0) {
-    q('UPDATE cards c SET debt_fen = d.debt FROM unnest($1::text[], $2::bigint[]) AS d(card_no, debt) WHERE c.card_no = d.card_no',
+    q('UPDATE cards c SET debt_fen = d.debt FROM unnest($1::text[], $2::bigint[]) AS d(card_token, debt) WHERE c.card_token = d.card_token',
       [[...writes.cardDebt.keys()], [...writes.cardDebt.values()]])
   }
   for (const r of writes.reversals) q('UPDATE taps SET reversal_transfer_id = $1 WHERE id = $2', [r.transferId, r.tapRowId])
@@ -249,7 +250,7 @@ export async function flushAndCommit (client: pg.ClientBase, writes: CollectedWr
     // SKIP LOCKED: two processes purging at once take different rows instead of waiting.
     q(`DELETE FROM qr_nonces WHERE nonce IN (SELECT nonce FROM qr_nonces WHERE expires_at_ms < $1
       ORDER BY expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED)`, [o.purgeBeforeMs, NONCE_PURGE_PER_BATCH_MAX])
-    q(`DELETE FROM card_state WHERE (card_no, key) IN (SELECT card_no, key FROM card_state
+    q(`DELETE FROM card_state WHERE (card_token, key) IN (SELECT card_token, key FROM card_state
       WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [o.purgeBeforeMs, STATE_PURGE_PER_BATCH_MAX])
   }
   for (const terminalId of o.notifyTerminals ?? []) q("SELECT pg_notify('ykt_terminals', $1)", [terminalId])
@@ -282,15 +283,15 @@ function writeDenylist (q: (sql: string, values?: unknown[]) => Promise<unknown>
   q(`INSERT INTO denylist_changes (version, token, reason)
     SELECT ${top} - $3::bigint + d.i, d.token, d.reason FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS d(token, reason, i)`,
   [changes.map(c => c.token), changes.map(c => c.reason), n])
-  const last = new Map<string, { cardNo: string, reason: string | null, i: number }>()
-  changes.forEach((c, i) => last.set(c.token, { cardNo: c.cardNo, reason: c.reason, i: i + 1 }))
+  const last = new Map<string, { cardToken: string, reason: string | null, i: number }>()
+  changes.forEach((c, i) => last.set(c.token, { cardToken: c.cardToken, reason: c.reason, i: i + 1 }))
   const listed = [...last].filter(([, c]) => c.reason !== null)
   const unlisted = [...last].filter(([, c]) => c.reason === null).map(([token]) => token)
   if (listed.length > 0) {
-    q(`INSERT INTO denylist (token, card_no, reason, version)
-      SELECT d.token, d.card_no, d.reason, ${top} - $4::bigint + d.i FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[]) AS d(token, card_no, reason, i)
+    q(`INSERT INTO denylist (token, card_token, reason, version)
+      SELECT d.token, d.card_token, d.reason, ${top} - $4::bigint + d.i FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[]) AS d(token, card_token, reason, i)
       ON CONFLICT (token) DO UPDATE SET reason = excluded.reason, version = excluded.version`,
-    [listed.map(([token]) => token), listed.map(([, c]) => c.cardNo), listed.map(([, c]) => c.reason), n, listed.map(([, c]) => c.i)])
+    [listed.map(([token]) => token), listed.map(([, c]) => c.cardToken), listed.map(([, c]) => c.reason), n, listed.map(([, c]) => c.i)])
   }
   if (unlisted.length > 0) q('DELETE FROM denylist WHERE token = ANY($1)', [unlisted])
   q(`DELETE FROM denylist_changes WHERE version IN (SELECT version FROM denylist_changes WHERE version <= ${top} - $1
@@ -301,11 +302,11 @@ function insertTaps (q: (sql: string, values?: unknown[]) => Promise<unknown>, w
   const taps = writes.taps
   const column = <K extends keyof typeof taps[number]>(key: K): Array<typeof taps[number][K]> => taps.map(t => t[key])
   // One statement for the batch; unnest keeps the batch's order, so ids rise in decision order.
-  q(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_no, scenario, city, decision, reason, amount, account, at, recorded_at,
+  q(`INSERT INTO taps (terminal_id, tap_id, body_hash, card_token, scenario, city, decision, reason, amount, account, at, recorded_at,
       response, bank_fen, medical_fen, operator_account_id, debt_fen)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
       $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[])`,
-  [column('terminalId'), column('tapId'), column('bodyHash'), column('cardNo'), column('scenario'), column('city'), column('decision'),
+  [column('terminalId'), column('tapId'), column('bodyHash'), column('cardToken'), column('scenario'), column('city'), column('decision'),
     column('reason'), column('amount'), column('account'), column('at'), column('recordedAt'), column('response'), column('bankFen'),
     column('medicalFen'), column('operatorAccountId'), column('debtFen')])
 }
@@ -328,13 +329,13 @@ function writeState (q: (sql: string, values?: unknown[]) => Promise<unknown>, w
   const upserts = [...writes.state.values()].filter(w => w.value !== null)
   const deletes = [...writes.state.values()].filter(w => w.value === null)
   if (upserts.length > 0) {
-    q(`INSERT INTO card_state (card_no, key, value, expires_at_ms) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-      ON CONFLICT (card_no, key) DO UPDATE SET value = excluded.value, expires_at_ms = excluded.expires_at_ms`,
-    [upserts.map(w => w.cardNo), upserts.map(w => w.key), upserts.map(w => w.value), upserts.map(w => w.expiresAtMs)])
+    q(`INSERT INTO card_state (card_token, key, value, expires_at_ms) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+      ON CONFLICT (card_token, key) DO UPDATE SET value = excluded.value, expires_at_ms = excluded.expires_at_ms`,
+    [upserts.map(w => w.cardToken), upserts.map(w => w.key), upserts.map(w => w.value), upserts.map(w => w.expiresAtMs)])
   }
   if (deletes.length > 0) {
-    q(`DELETE FROM card_state s USING unnest($1::text[], $2::text[]) AS d(card_no, key)
-      WHERE s.card_no = d.card_no AND s.key = d.key`, [deletes.map(w => w.cardNo), deletes.map(w => w.key)])
+    q(`DELETE FROM card_state s USING unnest($1::text[], $2::text[]) AS d(card_token, key)
+      WHERE s.card_token = d.card_token AND s.key = d.key`, [deletes.map(w => w.cardToken), deletes.map(w => w.key)])
   }
 }
 
@@ -375,4 +376,19 @@ function writeBalances (q: (sql: string, values?: unknown[]) => Promise<unknown>
 export function isBalanceAssertion (error: unknown): boolean {
   const e = error as { code?: unknown, column?: unknown, table?: unknown }
   return e.code === '23502' && e.table === 'accounts'
+}
+
+/** The batch's cards opened; one that does not open fails its own calls (PreloadedState.card),
+ *  not the batch. */
+function openCards (rows: CardRow[], vault: CardVault): Pick<Preloaded, 'cards' | 'damagedCards'> {
+  const cards = new Map<string, CardWithAccounts>()
+  const damagedCards = new Map<string, Error>()
+  for (const row of rows) {
+    try {
+      cards.set(row.card_token, toCard(row, vault))
+    } catch (error) {
+      damagedCards.set(row.card_token, error as Error)
+    }
+  }
+  return { cards, damagedCards }
 }

@@ -28,6 +28,8 @@ import type {
 import { auditPageArgs, auditPageSql, toAuditRecord } from './audit-trail.js'
 import { connectReadWrite, describePgError, isConnectionLoss, isRetryable, parseDatabaseUrl, type PgTarget } from './pg-connection.js'
 import { ensureAccounts, flushAndCommit, isBalanceAssertion, preload, preloadAwaitingExits, tapBatchSpec, type PreloadSpec } from './pg-batch.js'
+import { CardVault } from '../cards/card-vault.js'
+import { CardDataKeyMismatchError } from './card-tokens.js'
 import { DenyListKeeper } from './deny-list.js'
 import { DENYLIST_BACKFILL_BATCH_MAX, denylistBackfillSql, denylistSql, readDenylist } from './denylist-read.js'
 import { migratePg } from './pg-schema.js'
@@ -50,6 +52,8 @@ export interface PgEngineOptions {
   auditRowsMax?: number
   /** The deny list's token key: cards are listed by token, never by number. */
   denylistKey: Buffer
+  /** The card data key material (src/cards/card-vault.ts): the same in every process of a ledger. */
+  cardDataKey: Buffer
 }
 
 /** One connection, opened when first needed and again after it was lost. */
@@ -102,10 +106,12 @@ export class PgEngine implements LedgerEngine {
   retries = 0
 
   private readonly denyList: DenyListKeeper
+  private readonly vault: CardVault
 
   private constructor (o: PgEngineOptions, target: PgTarget) {
     this.o = o
     this.denyList = new DenyListKeeper(o.denylistKey)
+    this.vault = new CardVault(o.cardDataKey)
     this.target = target
     this.tapLanes = Array.from({ length: PG_TAP_CONNECTIONS }, (_, i) => {
       const lane: Lane = new Lane(async () => {
@@ -127,14 +133,21 @@ export class PgEngine implements LedgerEngine {
    *  listens for terminal changes made by other processes. */
   static async open (o: PgEngineOptions): Promise<PgEngine> {
     const engine = new PgEngine(o, parseDatabaseUrl(o.databaseUrl))
-    await engine.withOpClient(async client => {
-      await migratePg(client)
-      // The clearing accounts of every city: credits and settlement name them.
-      await engine.knownAccounts(client, [...o.catalogue.cities.keys()].map(city => ({ code: accountCode.clearing(city), kind: 'clearing' as const })))
-      // The issuers' debt accounts: offline taps, credits and refunds name them.
-      await engine.knownAccounts(client, engine.debtCodes().map(code => ({ code, kind: 'clearing' as const })))
-    })
-    await engine.listen()
+    try {
+      await engine.withOpClient(async client => {
+        // Another card data key is refused here, before anything is served.
+        await migratePg(client, engine.vault)
+        // The clearing accounts of every city: credits and settlement name them.
+        await engine.knownAccounts(client, [...o.catalogue.cities.keys()].map(city => ({ code: accountCode.clearing(city), kind: 'clearing' as const })))
+        // The issuers' debt accounts: offline taps, credits and refunds name them.
+        await engine.knownAccounts(client, engine.debtCodes().map(code => ({ code, kind: 'clearing' as const })))
+      })
+      await engine.listen()
+    } catch (error) {
+      // A refusal to start leaves no connection behind.
+      await engine.close()
+      throw error
+    }
     return engine
   }
 
@@ -207,7 +220,7 @@ export class PgEngine implements LedgerEngine {
         const operatorCodes = [...new Set(jobs.map(job => accountCode.operator(job.terminal.operator, job.terminal.city)))]
         await this.knownAccounts(client, operatorCodes.map(code => ({ code, kind: 'operator' as const })))
         client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
-        const state = await preload(client, tapBatchSpec(jobs, operatorCodes, nowMs, this.debtCodes()))
+        const state = await preload(client, tapBatchSpec(jobs, this.vault, operatorCodes, nowMs, this.debtCodes()), this.vault)
         await preloadAwaitingExits(client, state)
         const machine = new TapMachine({ store: state, catalogue: this.o.catalogue, serialize: this.o.serialize, denyList: this.denyList })
         const facts = terminalFacts(state, jobs)
@@ -226,25 +239,26 @@ export class PgEngine implements LedgerEngine {
 
   async createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): Promise<CardView> {
     const openings = Object.entries(input.accounts ?? {}).filter(([, amount]) => amount !== undefined && amount > 0)
+    const token = this.vault.token(input.cardNo)
     return await this.operation({
-      cards: [input.cardNo],
-      newCardAccountCodes: [accountCode.card(input.cardNo, 'bank'), accountCode.card(input.cardNo, 'medical')],
+      cards: [token],
+      newCardAccountCodes: [accountCode.card(token, 'bank'), accountCode.card(token, 'medical')],
       accountCodes: this.clearingCodes(),
-      credits: openings.map(([account]) => `opening:${input.cardNo}:${account}`),
+      credits: openings.map(([account]) => `opening:${token}:${account}`),
       transferIds: openings.length
     }, ops => ops.createCard(input, nowMs, audit))
   }
 
   async card (cardNo: string): Promise<CardView | undefined> {
-    return await this.operation({ cards: [cardNo] }, ops => ops.findCard(cardNo))
+    return await this.operation({ cards: [this.vault.token(cardNo)] }, ops => ops.findCard(cardNo))
   }
 
   async setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): Promise<CardView> {
-    return await this.operation({ cards: [cardNo] }, ops => ops.setCardStatus(cardNo, status, audit))
+    return await this.operation({ cards: [this.vault.token(cardNo)] }, ops => ops.setCardStatus(cardNo, status, audit))
   }
 
   async credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): Promise<CardView> {
-    return await this.operation({ cards: [cardNo], credits: [reference], accountCodes: [...this.clearingCodes(), ...this.debtCodes()], transferIds: 1 },
+    return await this.operation({ cards: [this.vault.token(cardNo)], credits: [reference], accountCodes: [...this.clearingCodes(), ...this.debtCodes()], transferIds: 1 },
       ops => ops.credit(cardNo, account, amount, reference, nowMs, audit))
   }
 
@@ -260,12 +274,12 @@ export class PgEngine implements LedgerEngine {
   /** What a reversal or refund of a tap reads: the tap's row locked first, then its card (a second
    *  reversal or refund waits and finds the first done), its operator and debt accounts, its refunds. */
   private async moneyBackSpec (terminalId: string, tapId: string): Promise<PreloadSpec> {
-    const found = await this.withOpClient(async client => await client.query<{ card_no: string | null, operator_account_id: number | null }>(
-      'SELECT card_no, operator_account_id FROM taps WHERE terminal_id = $1 AND tap_id = $2', [terminalId, tapId]))
+    const found = await this.withOpClient(async client => await client.query<{ card_token: string | null, operator_account_id: number | null }>(
+      'SELECT card_token, operator_account_id FROM taps WHERE terminal_id = $1 AND tap_id = $2', [terminalId, tapId]))
     const row = found.rows[0]
     return {
       lockTap: [terminalId, tapId],
-      cards: row?.card_no === null || row === undefined ? [] : [row.card_no],
+      cards: row?.card_token === null || row === undefined ? [] : [row.card_token],
       accountIds: row?.operator_account_id === null || row === undefined ? [] : [row.operator_account_id],
       accountCodes: this.debtCodes(),
       refundTotalsOf: [[terminalId, tapId]],
@@ -277,7 +291,7 @@ export class PgEngine implements LedgerEngine {
     let synced = 0
     // Bounded: each pass fixes what it read, so the passes end; 1,000 passes is 5 M cards.
     for (let pass = 0; pass < 1_000; pass++) {
-      const cards = (await this.withOpClient(async client => await client.query<{ card_no: string }>(denylistBackfillSql(n => `$${n}`), [DENYLIST_BACKFILL_BATCH_MAX]))).rows.map(r => r.card_no)
+      const cards = (await this.withOpClient(async client => await client.query<{ card_token: string }>(denylistBackfillSql(n => `$${n}`), [DENYLIST_BACKFILL_BATCH_MAX]))).rows.map(r => r.card_token)
       if (cards.length > 0) synced += await this.operation({ cards }, ops => ops.syncDenylist(cards))
       if (cards.length < DENYLIST_BACKFILL_BATCH_MAX) return synced
     }
@@ -348,12 +362,14 @@ export class PgEngine implements LedgerEngine {
 
   async tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined> {
     return await this.withOpClient(async client => {
-      const exists = await client.query('SELECT 1 FROM cards WHERE card_no = $1', [cardNo])
+      const token = this.vault.token(cardNo)
+      const exists = await client.query('SELECT 1 FROM cards WHERE card_token = $1', [token])
       if (exists.rows.length === 0) return undefined
-      const rows = await client.query<StoredTap>(`SELECT terminal_id AS "terminalId", tap_id AS "tapId", card_no AS "cardNo", scenario, city,
+      const rows = await client.query<Omit<StoredTap, 'cardNo'>>(`SELECT terminal_id AS "terminalId", tap_id AS "tapId", scenario, city,
         decision, reason, amount, account, at, recorded_at AS "recordedAt", reversal_transfer_id IS NOT NULL AS reversed
-        FROM taps WHERE card_no = $1 ORDER BY id LIMIT $2`, [cardNo, Math.min(limit, TAPS_LISTED_MAX)])
-      return rows.rows
+        FROM taps WHERE card_token = $1 ORDER BY id LIMIT $2`, [token, Math.min(limit, TAPS_LISTED_MAX)])
+      // Stored by token; the rows are this card's, so they carry the number asked for.
+      return rows.rows.map(tap => ({ ...tap, cardNo }))
     })
   }
 
@@ -390,7 +406,7 @@ export class PgEngine implements LedgerEngine {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SETTLEMENT_DAY_LOCK_NAMESPACE, date])
       const journal = await readPgSettlementDay(client, date)
       const transferIds = journal.stored !== undefined ? 0 : settledPositions(buildSettlementDay(date, journal, this.issuerCityOf)).length
-      const state = await preload(client, transferIds === 0 ? {} : { accountCodes: this.clearingCodes(), transferIds })
+      const state = await preload(client, transferIds === 0 ? {} : { accountCodes: this.clearingCodes(), transferIds }, this.vault)
       const results = new WriterOps(state, this.o.catalogue, this.denyList).closeSettlementDay(date, nowMs, journal)
       return { results, state, flush: { shard: this.shardBase, auditRowsMax: this.o.auditRowsMax } }
     }))
@@ -445,7 +461,7 @@ export class PgEngine implements LedgerEngine {
   private async operation<T> (spec: PreloadSpec, run: (ops: WriterOps) => T, notifyTerminals: string[] = []): Promise<T> {
     return await this.withOpLane(async lane => await this.inTransaction(lane, async client => {
       client.query('BEGIN').catch(() => {}) // its failure shows in the reads after it
-      const state = await preload(client, spec)
+      const state = await preload(client, spec, this.vault)
       const results = run(new WriterOps(state, this.o.catalogue, this.denyList))
       return { results, state, flush: { shard: this.shardBase, notifyTerminals, auditRowsMax: this.o.auditRowsMax } }
     }))
@@ -476,8 +492,9 @@ export class PgEngine implements LedgerEngine {
     try {
       return await work(lane)
     } catch (error) {
-      // Refusals (not found, conflict) keep their code; storage failing is a 503, never a 500.
-      if (error instanceof DomainError) throw error
+      // Refusals (not found, conflict) keep their code, and so does a ledger refusing this
+      // process its key; storage failing is a 503, never a 500.
+      if (error instanceof DomainError || error instanceof CardDataKeyMismatchError) throw error
       const failure = storageFailure(error)
       throw new DomainError(failure.code, failure.message)
     } finally {

@@ -6,11 +6,12 @@
 // query on loopback, against ~30 µs to decide a tap), so the batch reads by key, all at once.
 // Reads see the batch's own earlier writes, as they do inside a SQLite transaction: a tap retried
 // within one batch replays, a state write is seen by the next tap of the same card.
+import type { CardVault } from '../cards/card-vault.js'
 import type { AccountKind } from '../rules/types.js'
 import type { AuditEntry, TerminalRecord } from './engine.js'
 import type { CreditRecord, LedgerState } from './ledger-state.js'
 import { AWAITING_ENTRY_KEY, type AwaitingExit } from './late-entry.js'
-import { assertBalanced, LedgerInvariantError, type AccountClass, type Leg, type TransferKind } from './postings.js'
+import { accountCode, assertBalanced, LedgerInvariantError, type AccountClass, type Leg, type TransferKind } from './postings.js'
 import type { CardWithAccounts, DenyReason, JournalTap, MoneyLeg, NewCard, RecordedTap, RefundRecord, RefundTotals } from './store.js'
 
 export interface Preloaded {
@@ -29,7 +30,9 @@ export interface Preloaded {
   /** Refunds by reference, and the totals of the taps the transaction may refund, by tapKey(). */
   refunds: Map<string, RefundRecord>
   refundTotals: Map<string, RefundTotals>
-  /** The deny-list rows of the preloaded cards, by card number. */
+  /** Preloaded cards whose sealed data did not open, with the error their calls get. */
+  damagedCards: Map<string, Error>
+  /** The deny-list rows of the preloaded cards, by card token. */
   denylist: Map<string, { token: string, reason: DenyReason }>
 }
 
@@ -37,14 +40,15 @@ export interface CollectedWrites {
   newTerminals: TerminalRecord[]
   terminalStatus: Map<string, 'active' | 'disabled'>
   terminalSecrets: Map<string, string>
-  newCards: Array<{ card: NewCard, bankAccountId: number, medicalAccountId: number, createdAt: string }>
+  /** New cards with their token and sealed data (the row as written: never the number in clear). */
+  newCards: Array<{ card: NewCard, token: string, sealed: string, bankAccountId: number, medicalAccountId: number, createdAt: string }>
   cardStatus: Map<string, 'active' | 'lost' | 'frozen'>
   taps: JournalTap[]
   reversals: Array<{ tapRowId: number, transferId: number }>
   transfers: Array<{ id: number, kind: TransferKind, ref: string, createdAt: string, legs: Leg[] }>
-  credits: Array<{ reference: string, cardNo: string, account: string, amount: number, transferId: number, debtFen: number }>
+  credits: Array<{ reference: string, cardToken: string, account: string, amount: number, transferId: number, debtFen: number }>
   /** The last write of each (card, key); value null deletes the row. */
-  state: Map<string, { cardNo: string, key: string, value: string | null, expiresAtMs: number | null }>
+  state: Map<string, { cardToken: string, key: string, value: string | null, expiresAtMs: number | null }>
   nonces: Array<{ nonce: string, expiresAtMs: number }>
   /** Balance changes by account id. */
   deltas: Map<number, number>
@@ -58,22 +62,24 @@ export interface CollectedWrites {
   cardDebt: Map<string, number>
   refunds: RefundRecord[]
   /** Deny-list changes in order; versions are drawn at flush under the meta row's lock. */
-  denylist: Array<{ cardNo: string, token: string, reason: DenyReason | null }>
+  denylist: Array<{ cardToken: string, token: string, reason: DenyReason | null }>
   /** Closed settlement days (insert-only; the close reads the day itself, pg-engine.ts). */
   settlementDays: Array<{ day: string, closedAt: string, report: string }>
 }
 
 export const tapKey = (terminalId: string, tapId: string): string => `${terminalId}\u0000${tapId}`
-export const stateKey = (cardNo: string, key: string): string => `${cardNo}\u0000${key}`
+export const stateKey = (cardToken: string, key: string): string => `${cardToken}\u0000${key}`
 
 export class PreloadedState implements LedgerState {
   readonly postings: { accountId: (code: string, kind: AccountClass) => number }
+  readonly vault: CardVault
   private readonly loaded: Preloaded
   private readonly out: CollectedWrites
   private readonly changedCards = new Set<string>()
 
-  constructor (loaded: Preloaded) {
+  constructor (loaded: Preloaded, vault: CardVault) {
     this.loaded = loaded
+    this.vault = vault
     this.out = {
       newTerminals: [],
       terminalStatus: new Map(),
@@ -137,8 +143,8 @@ export class PreloadedState implements LedgerState {
 
   /** What the transaction must write; the card balances it computed, for the flush's assertion. */
   writes (): CollectedWrites {
-    for (const cardNo of this.changedCards) {
-      const card = this.loaded.cards.get(cardNo)!
+    for (const cardToken of this.changedCards) {
+      const card = this.loaded.cards.get(cardToken)!
       this.out.expectedCardBalances.set(card.accountIds.bank, card.balances.bank)
       this.out.expectedCardBalances.set(card.accountIds.medical, card.balances.medical)
     }
@@ -175,27 +181,32 @@ export class PreloadedState implements LedgerState {
 
   // Cards and money
 
-  card (cardNo: string): CardWithAccounts | undefined {
-    return this.loaded.cards.get(cardNo)
+  card (cardToken: string): CardWithAccounts | undefined {
+    const damaged = this.loaded.damagedCards.get(cardToken)
+    if (damaged !== undefined) throw damaged
+    return this.loaded.cards.get(cardToken)
   }
 
-  cardExists (cardNo: string): boolean {
-    return this.loaded.cards.has(cardNo)
+  cardExists (cardToken: string): boolean {
+    return this.card(cardToken) !== undefined
   }
 
   insertCard (card: NewCard, nowIso: string): void {
-    const bankAccountId = this.postings.accountId(`card:${card.cardNo}:bank`, 'card')
-    const medicalAccountId = this.postings.accountId(`card:${card.cardNo}:medical`, 'card')
+    const token = this.vault.token(card.cardNo)
+    const bankAccountId = this.postings.accountId(accountCode.card(token, 'bank'), 'card')
+    const medicalAccountId = this.postings.accountId(accountCode.card(token, 'medical'), 'card')
     if (bankAccountId === medicalAccountId) throw new LedgerInvariantError('a card\'s two accounts must differ')
-    this.out.newCards.push({ card, bankAccountId, medicalAccountId, createdAt: nowIso })
+    const sealed = this.vault.seal(token, { cardNo: card.cardNo, birthDate: card.birthDate, categories: card.categories })
+    this.out.newCards.push({ card, token, sealed, bankAccountId, medicalAccountId, createdAt: nowIso })
   }
 
-  rememberNewCard (cardNo: string): void {
-    const created = this.out.newCards.find(entry => entry.card.cardNo === cardNo)
+  rememberNewCard (cardToken: string): void {
+    const created = this.out.newCards.find(entry => entry.token === cardToken)
     if (created === undefined) throw new LedgerInvariantError('new card not found')
     const { card } = created
-    this.loaded.cards.set(cardNo, {
-      cardNo,
+    this.loaded.cards.set(cardToken, {
+      token: cardToken,
+      cardNo: card.cardNo,
       issuer: card.issuer,
       status: card.status,
       expiresOn: card.expiresOn,
@@ -209,21 +220,21 @@ export class PreloadedState implements LedgerState {
     this.out.accountKinds.set(created.medicalAccountId, 'card')
   }
 
-  setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen'): boolean {
-    const card = this.loaded.cards.get(cardNo)
+  setCardStatus (cardToken: string, status: 'active' | 'lost' | 'frozen'): boolean {
+    const card = this.loaded.cards.get(cardToken)
     if (card === undefined) return false
     card.status = status
-    this.out.cardStatus.set(cardNo, status)
+    this.out.cardStatus.set(cardToken, status)
     return true
   }
 
-  moveCardMoney (cardNo: string, account: AccountKind, amountFen: number): number {
-    const card = this.loaded.cards.get(cardNo)
+  moveCardMoney (cardToken: string, account: AccountKind, amountFen: number): number {
+    const card = this.loaded.cards.get(cardToken)
     if (card === undefined) throw new LedgerInvariantError('money moved on a card that was not preloaded')
     const after = card.balances[account] + amountFen
     if (after < 0) throw new LedgerInvariantError(`card account would go below zero (${after})`)
     card.balances[account] = after
-    this.changedCards.add(cardNo)
+    this.changedCards.add(cardToken)
     this.out.accountKinds.set(card.accountIds[account], 'card')
     this.addDelta(card.accountIds[account], amountFen)
     return after
@@ -240,7 +251,7 @@ export class PreloadedState implements LedgerState {
     if (id === undefined) throw new LedgerInvariantError('no transfer id was drawn for this transaction')
     this.out.transfers.push({ id, kind, ref, createdAt: nowIso, legs: legs.map(leg => ({ accountId: leg.accountId, amount: leg.amount })) })
     for (const leg of legs) {
-      if (leg.card !== undefined) this.moveCardMoney(leg.card.cardNo, leg.card.account, leg.amount)
+      if (leg.card !== undefined) this.moveCardMoney(leg.card.cardToken, leg.card.account, leg.amount)
       else this.addToBalance(leg.accountId, leg.amount)
     }
     return id
@@ -259,7 +270,7 @@ export class PreloadedState implements LedgerState {
     this.loaded.taps.set(key, {
       id: -1,
       bodyHash: tap.bodyHash,
-      cardNo: tap.cardNo,
+      cardToken: tap.cardToken,
       scenario: tap.scenario,
       decision: tap.decision,
       reason: tap.reason,
@@ -288,23 +299,23 @@ export class PreloadedState implements LedgerState {
 
   credit (reference: string): CreditRecord | undefined {
     const fresh = this.out.credits.find(c => c.reference === reference)
-    if (fresh !== undefined) return { reference, card_no: fresh.cardNo, account: fresh.account, amount: fresh.amount }
+    if (fresh !== undefined) return { reference, card_token: fresh.cardToken, account: fresh.account, amount: fresh.amount }
     return this.loaded.credits.get(reference)
   }
 
-  insertCredit (reference: string, cardNo: string, account: string, amount: number, transferId: number, debtFen: number): void {
-    this.out.credits.push({ reference, cardNo, account, amount, transferId, debtFen })
+  insertCredit (reference: string, cardToken: string, account: string, amount: number, transferId: number, debtFen: number): void {
+    this.out.credits.push({ reference, cardToken, account, amount, transferId, debtFen })
   }
 
   // Debt, refunds, the deny list
 
-  addCardDebt (cardNo: string, deltaFen: number): number {
-    const card = this.loaded.cards.get(cardNo)
+  addCardDebt (cardToken: string, deltaFen: number): number {
+    const card = this.loaded.cards.get(cardToken)
     if (card === undefined) throw new LedgerInvariantError('debt moved on a card that was not preloaded')
     const after = card.debtFen + deltaFen
     if (!Number.isSafeInteger(after) || after < 0) throw new LedgerInvariantError(`card debt would be ${after}`)
     card.debtFen = after
-    this.out.cardDebt.set(cardNo, after)
+    this.out.cardDebt.set(cardToken, after)
     return after
   }
 
@@ -331,30 +342,30 @@ export class PreloadedState implements LedgerState {
     this.out.refunds.push(refund)
   }
 
-  denylistEntry (cardNo: string): { token: string, reason: DenyReason } | undefined {
-    if (!this.loaded.cards.has(cardNo)) throw new LedgerInvariantError('the deny-list row of a card that was not preloaded')
-    return this.loaded.denylist.get(cardNo)
+  denylistEntry (cardToken: string): { token: string, reason: DenyReason } | undefined {
+    if (!this.loaded.cards.has(cardToken)) throw new LedgerInvariantError('the deny-list row of a card that was not preloaded')
+    return this.loaded.denylist.get(cardToken)
   }
 
-  writeDenylist (cardNo: string, token: string, reason: DenyReason | null): void {
-    if (reason === null) this.loaded.denylist.delete(cardNo)
-    else this.loaded.denylist.set(cardNo, { token, reason })
-    this.out.denylist.push({ cardNo, token, reason })
+  writeDenylist (cardToken: string, token: string, reason: DenyReason | null): void {
+    if (reason === null) this.loaded.denylist.delete(cardToken)
+    else this.loaded.denylist.set(cardToken, { token, reason })
+    this.out.denylist.push({ cardToken, token, reason })
   }
 
   // Rule state and nonces
 
-  stateValue (cardNo: string, key: string, nowMs: number): unknown {
-    const k = stateKey(cardNo, key)
+  stateValue (cardToken: string, key: string, nowMs: number): unknown {
+    const k = stateKey(cardToken, key)
     const row = this.out.state.get(k) ?? this.loaded.state.get(k)
     if (row === undefined || row.value === null) return undefined
     if (row.expiresAtMs !== null && row.expiresAtMs <= nowMs) return undefined
     return JSON.parse(row.value)
   }
 
-  writeState (cardNo: string, key: string, value: unknown, expiresAtMs: number | null): void {
+  writeState (cardToken: string, key: string, value: unknown, expiresAtMs: number | null): void {
     const text = value === null || value === undefined ? null : JSON.stringify(value)
-    this.out.state.set(stateKey(cardNo, key), { cardNo, key, value: text, expiresAtMs: text === null ? null : expiresAtMs })
+    this.out.state.set(stateKey(cardToken, key), { cardToken, key, value: text, expiresAtMs: text === null ? null : expiresAtMs })
   }
 
   nonceUsed (nonce: string): boolean {

@@ -22,11 +22,11 @@ export function postRefund (store: LedgerState, r: RefundPosting): number {
   const amount = bankFen + medicalFen + debtFen
   if (amount <= 0) throw new LedgerInvariantError('a refund moves money')
   const legs: MoneyLeg[] = [{ accountId: r.operatorAccountId, amount: -amount }]
-  if (bankFen > 0) legs.push({ accountId: r.card.accountIds.bank, amount: bankFen, card: { cardNo: r.card.cardNo, account: 'bank' } })
-  if (medicalFen > 0) legs.push({ accountId: r.card.accountIds.medical, amount: medicalFen, card: { cardNo: r.card.cardNo, account: 'medical' } })
+  if (bankFen > 0) legs.push({ accountId: r.card.accountIds.bank, amount: bankFen, card: { cardToken: r.card.token, account: 'bank' } })
+  if (medicalFen > 0) legs.push({ accountId: r.card.accountIds.medical, amount: medicalFen, card: { cardToken: r.card.token, account: 'medical' } })
   if (debtFen > 0) legs.push({ accountId: store.postings.accountId(accountCode.debt(r.card.issuer), 'clearing'), amount: debtFen })
   const transferId = store.postTransfer('refund', r.reference, legs, r.nowIso)
-  if (debtFen > 0) store.addCardDebt(r.card.cardNo, -debtFen)
+  if (debtFen > 0) store.addCardDebt(r.card.token, -debtFen)
   store.insertRefund({ reference: r.reference, terminalId: r.terminalId, tapId: r.tapId, amount, bankFen, medicalFen, debtFen, transferId, createdAt: r.nowIso })
   return amount
 }

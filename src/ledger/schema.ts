@@ -7,7 +7,9 @@ import Database from 'better-sqlite3'
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SQLITE_CACHE_KIB } from '../constants.js'
+import type { CardVault } from '../cards/card-vault.js'
 import { auditTableDdl, ledgerTablesDdl, offlineTablesDdl, transfersTableDdl } from './ledger-ddl.js'
+import { CARD_TOKEN_REWRITES, checkCardDataKey, LEDGER_TABLES_WITH_CARD_KEYS, sealCardRow, type V4CardRow } from './card-tokens.js'
 
 export type Db = Database.Database
 
@@ -18,7 +20,8 @@ export type Db = Database.Database
 // v3 (issue #13 item 8): the admin audit trail, admin_audit (ledger-ddl.ts auditTableDdl).
 // v4 (issue #10): debt on cards, taps and credits; refunds; the deny list; closed settlement days;
 // transfer kinds refund and settlement.
-export const SCHEMA_VERSION = 4
+// v5 (issue #13 item 7): cards keyed by token; number and holder data sealed (card-tokens.ts).
+export const SCHEMA_VERSION = 5
 
 // The check reads balances through the view; on PostgreSQL it adds the hot accounts' shards.
 const DDL = `${ledgerTablesDdl('sqlite')}
@@ -33,7 +36,7 @@ CREATE INDEX IF NOT EXISTS card_state_by_expiry ON card_state (expires_at_ms) WH
 
 /** Brings an older file to SCHEMA_VERSION, one version step at a time, each in its own transaction.
  *  v1 → v2: add the journal columns and the state expiry. Old taps keep their postings rows. */
-function migrate (db: Db): void {
+function migrate (db: Db, vault: CardVault | undefined): void {
   const version = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() ?? SCHEMA_VERSION)
   if (version > SCHEMA_VERSION) throw new Error(`ledger schema version ${version} is newer than this program (${SCHEMA_VERSION})`)
   if (version < 2) {
@@ -58,6 +61,67 @@ function migrate (db: Db): void {
     })()
   }
   if (version < 4) migrateToV4(db)
+  if (version < 5) migrateToV5(db, vault)
+}
+
+/**
+ * v4 → v5, in one transaction: every card number that is a key becomes the card's token, the
+ * cards table is rebuilt with the number and holder data sealed, and references that named a card
+ * (an opening credit's) name its token. Then VACUUM rewrites the file and the WAL is truncated, so
+ * no page of the file still holds a number or a birth date that the migration replaced.
+ */
+const MIGRATION_CARDS_PER_PAGE = 5_000
+
+function migrateToV5 (db: Db, vault: CardVault | undefined): void {
+  const hasColumn = (table: string, column: string): boolean =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some(c => c.name === column)
+  if (!hasColumn('cards', 'card_no')) {
+    // Created by this version's DDL (a v1–v4 file without a cards table cannot exist): only the version.
+    db.prepare("UPDATE meta SET value = '5' WHERE key = 'schema_version'").run()
+    return
+  }
+  if (vault === undefined) throw new Error('this ledger must be migrated to schema v5 (card numbers tokenised), which needs CARD_DATA_KEY: start the service on it once')
+  db.pragma('foreign_keys = OFF')
+  db.pragma('secure_delete = ON')
+  try {
+    db.transaction(() => {
+      for (const table of LEDGER_TABLES_WITH_CARD_KEYS) {
+        if (hasColumn(table, 'card_no')) db.exec(`ALTER TABLE ${table} RENAME COLUMN card_no TO card_token`)
+      }
+      db.exec('ALTER TABLE cards RENAME TO cards_v4')
+      db.exec(ledgerTablesDdl('sqlite'))
+      db.exec('CREATE TEMP TABLE card_token_map (card_no TEXT PRIMARY KEY, token TEXT NOT NULL UNIQUE)')
+      const insertCard = db.prepare(`INSERT INTO cards (card_token, issuer, status, expires_on, sealed, bank_account_id, medical_account_id, created_at, debt_fen)
+        VALUES (@token, @issuer, @status, @expires_on, @sealed, @bank_account_id, @medical_account_id, @created_at, @debt_fen)`)
+      const insertMapping = db.prepare('INSERT INTO card_token_map (card_no, token) VALUES (?, ?)')
+      // In pages by key (a statement cannot write while another one is still reading).
+      const page = db.prepare(`SELECT * FROM cards_v4 WHERE card_token > ? ORDER BY card_token LIMIT ${MIGRATION_CARDS_PER_PAGE}`)
+      for (let after = ''; ;) {
+        const rows = page.all(after) as Array<V4CardRow & { card_token: string }>
+        for (const row of rows) {
+          const sealed = sealCardRow(vault, { ...row, card_no: row.card_token })
+          insertCard.run({ ...row, ...sealed })
+          insertMapping.run(row.card_token, sealed.token)
+        }
+        if (rows.length < MIGRATION_CARDS_PER_PAGE) break
+        after = rows[rows.length - 1]!.card_token
+      }
+      db.exec('DROP TABLE cards_v4')
+      for (const statement of CARD_TOKEN_REWRITES) db.exec(statement)
+      db.exec('DROP TABLE card_token_map')
+      const broken = db.prepare('PRAGMA foreign_key_check').all()
+      if (broken.length > 0) throw new Error(`ledger migration to v5 left ${broken.length} broken references; nothing was changed`)
+      db.prepare("INSERT INTO meta (key, value) VALUES ('card_data_key_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(vault.keyId)
+      db.prepare("UPDATE meta SET value = '5' WHERE key = 'schema_version'").run()
+    })()
+  } finally {
+    db.pragma('foreign_keys = ON')
+  }
+  // Outside the transaction (VACUUM cannot run in one). secure_delete zeroed what the migration
+  // deleted; VACUUM rebuilds every page, the truncating checkpoint empties the WAL of old frames.
+  db.exec('VACUUM')
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  db.pragma('secure_delete = OFF')
 }
 
 /**
@@ -113,6 +177,9 @@ export interface OpenOptions {
   readonly?: boolean
   /** Page cache size in KiB. 64 MiB keeps the hot parts of a 10 M-tap ledger's indexes in memory. */
   cacheKib?: number
+  /** The card data key (src/cards/card-vault.ts): checked against the ledger's key id, and needed
+   *  to migrate a v4 ledger. Without it a v5 ledger opens unchecked (tools that read no card). */
+  vault?: CardVault
 }
 
 export function openLedgerDb (path: string, options: OpenOptions = {}): Db {
@@ -125,7 +192,8 @@ export function openLedgerDb (path: string, options: OpenOptions = {}): Db {
     db.pragma('foreign_keys = ON')
     db.exec(DDL)
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION))
-    migrate(db)
+    migrate(db, options.vault)
+    if (options.vault !== undefined) checkCardDataKey(db, options.vault.keyId)
   }
   db.pragma(`cache_size = -${options.cacheKib ?? SQLITE_CACHE_KIB}`)
   db.pragma('temp_store = MEMORY')

@@ -97,20 +97,20 @@ const JOURNAL_ROWS_SQL = `
 SELECT term.operator, x.city, x.scenario, c.issuer,
   SUM(x.taps) AS taps, SUM(x.charged) AS amount, SUM(x.refunded) AS refunded
 FROM (
-  SELECT terminal_id, city, scenario, card_no, 1 AS taps, amount AS charged, 0 AS refunded FROM taps
+  SELECT terminal_id, city, scenario, card_token, 1 AS taps, amount AS charged, 0 AS refunded FROM taps
     WHERE decision = 'approved' AND amount > 0 AND recorded_at >= :from AND recorded_at < :to
   UNION ALL
-  SELECT t.terminal_id, t.city, t.scenario, t.card_no, 0, 0, t.amount FROM transfers tr
+  SELECT t.terminal_id, t.city, t.scenario, t.card_token, 0, 0, t.amount FROM transfers tr
     JOIN taps t ON t.reversal_transfer_id = tr.id AND t.reversal_transfer_id IS NOT NULL
     WHERE tr.kind = 'reversal' AND tr.created_at >= :from AND tr.created_at < :to
   UNION ALL
-  SELECT t.terminal_id, t.city, t.scenario, t.card_no, 0, 0, r.amount FROM transfers tr
+  SELECT t.terminal_id, t.city, t.scenario, t.card_token, 0, 0, r.amount FROM transfers tr
     JOIN refunds r ON r.transfer_id = tr.id
     JOIN taps t ON t.terminal_id = r.terminal_id AND t.tap_id = r.tap_id
     WHERE tr.kind = 'refund' AND tr.created_at >= :from AND tr.created_at < :to
 ) x
 JOIN terminals term ON term.terminal_id = x.terminal_id
-JOIN cards c ON c.card_no = x.card_no
+JOIN cards c ON c.card_token = x.card_token
 GROUP BY term.operator, x.city, x.scenario, c.issuer
 ORDER BY term.operator, x.city, x.scenario, c.issuer`
 

@@ -27,7 +27,7 @@ export function settlementSql (fromPlaceholder: string, toPlaceholder: string): 
       SUM(CASE WHEN t.reversal_transfer_id IS NULL THEN 0 ELSE t.amount END) AS reversed_amount
     FROM taps t
     JOIN terminals term ON term.terminal_id = t.terminal_id
-    JOIN cards c ON c.card_no = t.card_no
+    JOIN cards c ON c.card_token = t.card_token
     WHERE t.decision = 'approved' AND t.amount > 0 AND t.recorded_at >= ${fromPlaceholder} AND t.recorded_at < ${toPlaceholder}
     GROUP BY t.city, term.operator, t.scenario, c.issuer
     ORDER BY t.city, term.operator, t.scenario, c.issuer`

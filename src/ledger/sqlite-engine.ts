@@ -17,6 +17,7 @@ import type {
   TapResult, TerminalRecord
 } from './engine.js'
 import type { FaultPlan } from './fault-injection.js'
+import { CardVault } from '../cards/card-vault.js'
 import { DENYLIST_BACKFILL_BATCH_MAX } from './denylist-read.js'
 import type { LedgerCheckReport } from './check.js'
 import { lockLedger, type LedgerLock } from './ledger-lock.js'
@@ -42,6 +43,8 @@ export interface SqliteEngineOptions {
   auditRowsMax?: number
   /** The deny list's token key (hex), for the writer. */
   denylistKeyHex: string
+  /** The card data key material (hex): card tokens and sealed card data (src/cards/card-vault.ts). */
+  cardDataKeyHex: string
 }
 
 export class LedgerDamagedError extends Error {
@@ -64,6 +67,7 @@ export class SqliteEngine implements LedgerEngine {
   readonly kind = 'sqlite' as const
   private readonly o: SqliteEngineOptions
   private readonly lock: LedgerLock
+  private readonly vault: CardVault
   private writer: WorkerClient | undefined
   private reader: WorkerClient | undefined
   private readonly checkpointer: BackgroundCheckpointer | undefined
@@ -76,6 +80,7 @@ export class SqliteEngine implements LedgerEngine {
   private constructor (o: SqliteEngineOptions, lock: LedgerLock) {
     this.o = o
     this.lock = lock
+    this.vault = new CardVault(Buffer.from(o.cardDataKeyHex, 'hex'))
     this.checkpointer = o.dbPath === ':memory:' ? undefined : new BackgroundCheckpointer(o.dbPath)
   }
 
@@ -100,7 +105,8 @@ export class SqliteEngine implements LedgerEngine {
           found?.close()
         }
       }
-      openLedgerDb(o.dbPath).close()
+      // With the card data key: a v4 ledger is tokenised here, and a ledger of another key refused.
+      openLedgerDb(o.dbPath, { vault: new CardVault(Buffer.from(o.cardDataKeyHex, 'hex')) }).close()
       const engine = new SqliteEngine(o, lock)
       await engine.startWriter()
       return engine
@@ -197,7 +203,8 @@ export class SqliteEngine implements LedgerEngine {
   // Reports: the reader thread
 
   async tapsForCard (cardNo: string, limit: number): Promise<StoredTap[] | undefined> {
-    return (await this.read<StoredTap[] | null>('tapsForCard', [cardNo, limit])) ?? undefined
+    const taps = await this.read<Array<Omit<StoredTap, 'cardNo'>> | null>('tapsForCard', [this.vault.token(cardNo), limit])
+    return taps?.map(tap => ({ ...tap, cardNo }))
   }
 
   async check (): Promise<LedgerCheckReport> {
@@ -275,7 +282,7 @@ export class SqliteEngine implements LedgerEngine {
 
   private async startWriter (): Promise<void> {
     const data: WriterData = {
-      dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true, auditRowsMax: this.o.auditRowsMax, denylistKeyHex: this.o.denylistKeyHex
+      dbPath: this.o.dbPath, fixturesDir: this.o.fixturesDir, schemasDir: this.o.schemasDir, faultInjection: this.o.faultInjection === true, auditRowsMax: this.o.auditRowsMax, denylistKeyHex: this.o.denylistKeyHex, cardDataKeyHex: this.o.cardDataKeyHex
     }
     const writer = new WorkerClient('the ledger writer', siblingModule('sqlite-writer'), data, WRITER_REQUESTS_IN_FLIGHT_MAX)
     void writer.exited.then(() => { if (!this.closed && this.writer === writer) this.scheduleRestart() })

@@ -17,10 +17,10 @@ const port = parentPort
 if (port === null) throw new Error('sqlite-reader runs as a worker thread')
 const data = workerData as ReaderData
 const db = openLedgerDb(data.dbPath, { readonly: true })
-const cardExists = db.prepare('SELECT 1 FROM cards WHERE card_no = ?').pluck()
-const tapsOfCard = db.prepare(`SELECT terminal_id AS terminalId, tap_id AS tapId, card_no AS cardNo, scenario, city, decision, reason,
+const cardExists = db.prepare('SELECT 1 FROM cards WHERE card_token = ?').pluck()
+const tapsOfCard = db.prepare(`SELECT terminal_id AS terminalId, tap_id AS tapId, scenario, city, decision, reason,
   amount, account, at, recorded_at AS recordedAt, reversal_transfer_id IS NOT NULL AS reversed
-  FROM taps WHERE card_no = ? ORDER BY id LIMIT ?`)
+  FROM taps WHERE card_token = ? ORDER BY id LIMIT ?`)
 const auditPage = { all: db.prepare(auditPageSql(() => '?', false)), byTarget: db.prepare(auditPageSql(() => '?', true)) }
 
 port.on('message', (request: WorkerRequest) => { void answer(request) })
@@ -83,6 +83,7 @@ async function run (request: WorkerRequest): Promise<unknown> {
       })()
     }
     case 'tapsForCard': {
+      // By token (the engine tokenised the number); the engine puts the number back on the rows.
       if (cardExists.get(a[0]) === undefined) return null
       const limit = Math.min(Number(a[1]), TAPS_LISTED_MAX)
       return (tapsOfCard.all(a[0], limit) as Array<Omit<StoredTap, 'reversed'> & { reversed: number }>).map(t => ({ ...t, reversed: t.reversed === 1 }))

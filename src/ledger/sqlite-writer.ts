@@ -15,6 +15,7 @@ import { loadSchemas } from '../schemas.js'
 import type { TapResult } from './engine.js'
 import { FaultInjector, withFaults, type FaultPlan } from './fault-injection.js'
 import { LedgerInvariantError } from './postings.js'
+import { CardVault } from '../cards/card-vault.js'
 import { openLedgerDb, type Db } from './schema.js'
 import { LedgerStore } from './store.js'
 import { readSettlementDay } from './settlement-days.js'
@@ -28,11 +29,12 @@ const port = parentPort
 if (port === null) throw new Error('sqlite-writer runs as a worker thread')
 const data = workerData as WriterData
 
-const fileDb = openLedgerDb(data.dbPath)
+const vault = new CardVault(Buffer.from(data.cardDataKeyHex, 'hex'))
+const fileDb = openLedgerDb(data.dbPath, { vault })
 const faults = data.faultInjection ? new FaultInjector() : undefined
 const db: Db = faults === undefined ? fileDb : withFaults(fileDb, faults)
 const catalogue = buildCatalogue(loadFixtures(data.fixturesDir))
-const store = new LedgerStore(db, { auditRowsMax: data.auditRowsMax })
+const store = new LedgerStore(db, vault, { auditRowsMax: data.auditRowsMax })
 const denyList = new DenyListKeeper(Buffer.from(data.denylistKeyHex, 'hex'))
 const machine = new TapMachine({ store, catalogue, serialize: buildTapSerializer(loadSchemas(data.schemasDir)), denyList })
 const ops = new WriterOps(store, catalogue, denyList)

@@ -81,7 +81,8 @@ export class TapMachine {
       if (existing.bodyHash !== job.bodyHash) {
         throw conflict(`tapId ${tap.tapId} was already used by this terminal with another body`, ErrorCode.TAP_ID_CONFLICT)
       }
-      return { replay: { payload: existing.response, replay: true, decision: existing.decision, reason: existing.reason, amount: existing.amount, scenario: existing.scenario, cardNo: existing.cardNo } }
+      // The stored tap names its card by token; the request names the same card (same body).
+      return { replay: { payload: existing.response, replay: true, decision: existing.decision, reason: existing.reason, amount: existing.amount, scenario: existing.scenario, cardNo: requestCardNo(job) } }
     }
     if (job.precheck !== undefined) throw new DomainError(job.precheck.code, job.precheck.message)
     const scenario = this.o.catalogue.scenarios.get(terminal.scenario)
@@ -108,24 +109,25 @@ export class TapMachine {
     const { store } = this.o
     const { terminal, tap } = job
     const cardNo = 'card' in resolved ? resolved.card.cardNo : resolved.cardNo
+    const cardToken = 'card' in resolved ? resolved.card.token : resolved.cardNo === null ? null : store.vault.token(resolved.cardNo)
     const legs = 'card' in resolved
       ? this.postPayments(job, resolved.card, decided.payments, decided.debtFen)
       : { bankFen: 0, medicalFen: 0, debtFen: 0, operatorAccountId: null }
     if ('card' in resolved) {
       const card = resolved.card
-      for (const write of decided.stateWrites) store.writeState(card.cardNo, write.key, write.value, write.expiresAtMs)
+      for (const write of decided.stateWrites) store.writeState(card.token, write.key, write.value, write.expiresAtMs)
       if (resolved.qrNonce !== undefined) store.rememberNonce(resolved.qrNonce.nonce, resolved.qrNonce.expiresAtMs)
       // The card proved itself with this counter: remembered whatever the rules decided.
-      if (resolved.atc !== undefined) store.writeState(card.cardNo, CARD_ATC_KEY, resolved.atc, null)
+      if (resolved.atc !== undefined) store.writeState(card.token, CARD_ATC_KEY, resolved.atc, null)
       if (decided.awaitEntry !== undefined && legs.operatorAccountId !== null) this.rememberAwaitingExit(job, card, legs)
       if (decided.lateEntry !== undefined && decided.lateEntry.refundFen > 0) this.refundLateExit(job, card, decided.lateEntry)
-      if (legs.debtFen > 0 || decided.lateEntry !== undefined) this.o.denyList.sync(store, card.cardNo)
+      if (legs.debtFen > 0 || decided.lateEntry !== undefined) this.o.denyList.sync(store, card.token)
     }
     store.insertTap({
       terminalId: terminal.terminalId,
       tapId: tap.tapId,
       bodyHash: job.bodyHash,
-      cardNo,
+      cardToken,
       scenario: terminal.scenario,
       city: terminal.city,
       decision: decided.body.decision,
@@ -155,8 +157,8 @@ export class TapMachine {
       debtFen: legs.debtFen,
       operatorAccountId: legs.operatorAccountId!
     }
-    const waiting = awaitingWrite(awaitingExits(stateReader(store, card.cardNo, job.nowMs)), { add: exit })
-    store.writeState(card.cardNo, AWAITING_ENTRY_KEY, waiting.value, waiting.expiresAtMs ?? null)
+    const waiting = awaitingWrite(awaitingExits(stateReader(store, card.token, job.nowMs)), { add: exit })
+    store.writeState(card.token, AWAITING_ENTRY_KEY, waiting.value, waiting.expiresAtMs ?? null)
   }
 
   /** The difference between the provisional charge and the priced journey, back to the card as a
@@ -173,7 +175,7 @@ export class TapMachine {
       tapId: exit.tapId,
       card,
       operatorAccountId: exit.operatorAccountId,
-      parts: splitRefund(amountFen, left, this.o.store.card(card.cardNo)!.debtFen),
+      parts: splitRefund(amountFen, left, this.o.store.card(card.token)!.debtFen),
       nowIso: new Date(job.nowMs).toISOString()
     })
   }
@@ -187,11 +189,11 @@ export class TapMachine {
       // not even whether the number exists.
       const proof = job.cardProof
       if (proof !== undefined && !proof.ok) return { declined: declined('CARD_AUTH_FAILED'), cardNo: null }
-      const found = store.card(card.cardNo)
+      const found = store.card(store.vault.token(card.cardNo))
       if (found === undefined || found.issuer !== card.issuer) return { declined: declined('CARD_UNKNOWN'), cardNo: null }
       if (proof === undefined) return { card: found }
       // The counter must rise: a replayed or cloned card repeats one already seen.
-      const lastAtc = store.stateValue(found.cardNo, CARD_ATC_KEY, job.nowMs)
+      const lastAtc = store.stateValue(found.token, CARD_ATC_KEY, job.nowMs)
       if (typeof lastAtc === 'number' && proof.atc <= lastAtc) return { declined: declined('CARD_AUTH_FAILED'), cardNo: found.cardNo }
       return { card: found, atc: proof.atc }
     }
@@ -199,7 +201,7 @@ export class TapMachine {
     if (qr === undefined) throw new LedgerInvariantError('a QR tap reached the ledger without its verification')
     if (!qr.ok) return { declined: declined(qr.reason), cardNo: null }
     if (store.nonceUsed(qr.nonce)) return { declined: declined('QR_REUSED'), cardNo: qr.cardNo }
-    const found = store.card(qr.cardNo)
+    const found = store.card(store.vault.token(qr.cardNo))
     if (found === undefined || found.issuer !== qr.issuer) return { declined: declined('CARD_UNKNOWN'), cardNo: null }
     return { card: found, qrNonce: { nonce: qr.nonce, expiresAtMs: qr.expiresAtMs } }
   }
@@ -208,7 +210,7 @@ export class TapMachine {
     const { store, catalogue } = this.o
     const scenario = catalogue.scenarios.get(job.terminal.scenario)!
     const terminal: RuleTerminal = job.terminal
-    const base = stateReader(store, card.cardNo, job.nowMs)
+    const base = stateReader(store, card.token, job.nowMs)
     const late = this.lateEntryOf(scenario.module.lateEntry, tap, terminal, base)
     const state = late === undefined ? base : overlayState(base, new Map([[late.journeyStateKey, null]]))
     const decision = decideTap({ catalogue, scenario, tap, card: card as CardRecord, terminal, state })
@@ -295,7 +297,7 @@ export class TapMachine {
     }
     const exitDecision = decideTap({
       catalogue, scenario: exitScenario, tap: exitTap, card: card as CardRecord, terminal: late.exit.terminal,
-      state: overlayState(stateReader(store, card.cardNo, job.nowMs), overrides)
+      state: overlayState(stateReader(store, card.token, job.nowMs), overrides)
     })
     if (exitDecision.decision === 'declined') return { stateWrites: others }
     const fareFen = exitDecision.payments.reduce((sum, p) => sum + p.amount, 0)
@@ -325,11 +327,11 @@ export class TapMachine {
     const total = bankFen + medicalFen + debtFen
     if (total === 0) return { bankFen, medicalFen, debtFen, operatorAccountId: null }
     const operatorAccountId = store.postings.accountId(accountCode.operator(job.terminal.operator, job.terminal.city), 'operator')
-    if (bankFen > 0) store.moveCardMoney(card.cardNo, 'bank', -bankFen)
-    if (medicalFen > 0) store.moveCardMoney(card.cardNo, 'medical', -medicalFen)
+    if (bankFen > 0) store.moveCardMoney(card.token, 'bank', -bankFen)
+    if (medicalFen > 0) store.moveCardMoney(card.token, 'medical', -medicalFen)
     if (debtFen > 0) {
       store.addToBalance(store.postings.accountId(accountCode.debt(card.issuer), 'clearing'), -debtFen)
-      store.addCardDebt(card.cardNo, debtFen)
+      store.addCardDebt(card.token, debtFen)
     }
     store.addToBalance(operatorAccountId, total)
     return { bankFen, medicalFen, debtFen, operatorAccountId }
@@ -378,12 +380,18 @@ function answerFor (tapId: string, decision: RuleDecision): TapAnswer {
   return body
 }
 
-function stateReader (store: LedgerState, cardNo: string, nowMs: number): StateReader {
+function stateReader (store: LedgerState, cardToken: string, nowMs: number): StateReader {
   const cache = new Map<string, unknown>()
   return {
     get (key: string): unknown {
-      if (!cache.has(key)) cache.set(key, store.stateValue(cardNo, key, nowMs))
+      if (!cache.has(key)) cache.set(key, store.stateValue(cardToken, key, nowMs))
       return cache.get(key)
     }
   }
+}
+
+/** The card number a tap's request names (a QR's once the service verified it), for log tokens. */
+function requestCardNo (job: TapJob): string | null {
+  if (job.tap.card.type === 'physical') return job.tap.card.cardNo
+  return job.qr?.ok === true ? job.qr.cardNo : null
 }

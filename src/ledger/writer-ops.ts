@@ -32,7 +32,8 @@ export class WriterOps {
   createCard (input: CardInput & { issuerCity: CityCode }, nowMs: number, audit?: AuditStamp): CardView {
     const { store } = this
     const nowIso = new Date(nowMs).toISOString()
-    if (store.cardExists(input.cardNo)) throw conflict(`card ${maskCardNo(input.cardNo)} already exists`)
+    const token = store.vault.token(input.cardNo)
+    if (store.cardExists(token)) throw conflict(`card ${maskCardNo(input.cardNo)} already exists`)
     store.insertCard({
       cardNo: input.cardNo,
       issuer: input.issuer,
@@ -42,52 +43,51 @@ export class WriterOps {
       birthDate: input.holder?.birthDate ?? null,
       categories: input.holder?.categories ?? []
     }, nowIso)
-    store.rememberNewCard(input.cardNo)
+    store.rememberNewCard(token)
     // A card issued lost or frozen is listed at once.
-    this.denyList.sync(store, input.cardNo)
+    this.denyList.sync(store, token)
     for (const [account, amount] of Object.entries(input.accounts ?? {})) {
       if (amount === undefined || amount <= 0) continue
-      const reference = `opening:${input.cardNo}:${account}`
+      // The token, not the number: the reference is stored (credits, transfers).
+      const reference = `opening:${token}:${account}`
       // A reference already taken (by a credit to another card) refuses the card: 409, not a 500.
       if (store.credit(reference) !== undefined) throw conflict(`credit reference ${reference} is already used`)
-      this.postCredit(input.cardNo, account as AccountKind, amount, reference, nowIso)
+      this.postCredit(token, account as AccountKind, amount, reference, nowIso)
     }
     // Amounts and the issuer, not the holder's birth date or categories.
     this.audit(audit, 'card.create', { card: input.cardNo }, { issuer: input.issuer, status: input.status ?? 'active', openingBalances: input.accounts ?? {} })
-    return this.cardView(input.cardNo)
+    return this.cardView(token)
   }
 
-  cardView (cardNo: string): CardView {
-    const card = this.store.card(cardNo)
-    if (card === undefined) throw notFound('card not found')
-    return viewOf(card, this.catalogue.cityByIssuer.get(card.issuer) ?? '')
-  }
+  // The card calls below take a card number, as the admin API does; storage is asked by token.
 
   findCard (cardNo: string): CardView | undefined {
-    const card = this.store.card(cardNo)
+    const card = this.store.card(this.store.vault.token(cardNo))
     return card === undefined ? undefined : viewOf(card, this.catalogue.cityByIssuer.get(card.issuer) ?? '')
   }
 
   setCardStatus (cardNo: string, status: 'active' | 'lost' | 'frozen', audit?: AuditStamp): CardView {
-    const from = this.store.card(cardNo)?.status
-    if (!this.store.setCardStatus(cardNo, status)) throw notFound('card not found')
-    this.denyList.sync(this.store, cardNo)
+    const token = this.store.vault.token(cardNo)
+    const from = this.store.card(token)?.status
+    if (!this.store.setCardStatus(token, status)) throw notFound('card not found')
+    this.denyList.sync(this.store, token)
     this.audit(audit, 'card.status', { card: cardNo }, { from, to: status })
-    return this.cardView(cardNo)
+    return this.cardView(token)
   }
 
   /** Adds funds; idempotent on `reference` (same reference, same credit → no second posting). */
   credit (cardNo: string, account: AccountKind, amount: number, reference: string, nowMs: number, audit?: AuditStamp): CardView {
-    if (!this.store.cardExists(cardNo)) throw notFound('card not found')
+    const token = this.store.vault.token(cardNo)
+    if (!this.store.cardExists(token)) throw notFound('card not found')
     const previous = this.store.credit(reference)
-    if (previous !== undefined && (previous.card_no !== cardNo || previous.account !== account || previous.amount !== amount)) {
+    if (previous !== undefined && (previous.card_token !== token || previous.account !== account || previous.amount !== amount)) {
       throw conflict(`credit reference ${reference} was already used for another credit`)
     }
-    if (previous === undefined) this.postCredit(cardNo, account, amount, reference, new Date(nowMs).toISOString())
+    if (previous === undefined) this.postCredit(token, account, amount, reference, new Date(nowMs).toISOString())
     // A repeat is recorded too (it was asked for), marked so: it moved no money.
     const storedReference = audit === undefined ? reference : reference.split(cardNo).join(audit.target)
     this.audit(audit, 'card.credit', { card: cardNo }, { account, amount, reference: storedReference, repeat: previous !== undefined })
-    return this.cardView(cardNo)
+    return this.cardView(token)
   }
 
   /** Cancels an approved, reversible tap with one balanced reverse transfer. Idempotent. */
@@ -107,7 +107,7 @@ export class WriterOps {
     const legs = this.reverseLegs(tap)
     const transferId = store.postTransfer('reversal', `${terminalId}/${tapId}`, legs, new Date(nowMs).toISOString())
     store.markReversed(tap.id, transferId)
-    if (tap.debtFen > 0 && tap.cardNo !== null) this.denyList.sync(store, tap.cardNo)
+    if (tap.debtFen > 0 && tap.cardToken !== null) this.denyList.sync(store, tap.cardToken)
     return result
   }
 
@@ -128,7 +128,7 @@ export class WriterOps {
     }
     const tap = store.tap(terminalId, tapId)
     if (tap === undefined) throw notFound('no such tap from this terminal')
-    if (tap.decision !== 'approved' || tap.amount === 0 || tap.operatorAccountId === null || tap.cardNo === null) throw conflict('this tap charged nothing: nothing to refund')
+    if (tap.decision !== 'approved' || tap.amount === 0 || tap.operatorAccountId === null || tap.cardToken === null) throw conflict('this tap charged nothing: nothing to refund')
     if (tap.reversalTransferId !== null) throw conflict('this tap was reversed: nothing left to refund')
     const done = store.refundTotals(terminalId, tapId)
     const leftFen = tap.amount - done.amount
@@ -136,17 +136,23 @@ export class WriterOps {
     if (leftFen <= 0) throw conflict('this tap is refunded in full already')
     if (!Number.isSafeInteger(refundFen) || refundFen <= 0) throw badRequest('amount must be a positive whole number of fen')
     if (refundFen > leftFen) throw conflict(`the refunds of a tap never exceed its charge: ${leftFen} fen left to refund`)
-    const card = store.card(tap.cardNo)
+    const card = store.card(tap.cardToken)
     if (card === undefined) throw new LedgerInvariantError('an approved tap without its card')
     const left = { bankFen: tap.bankFen - done.bankFen, medicalFen: tap.medicalFen - done.medicalFen, debtFen: tap.debtFen - done.debtFen }
     const parts = splitRefund(refundFen, left, card.debtFen)
     const nowIso = new Date(nowMs).toISOString()
     postRefund(store, { reference, terminalId, tapId, card, operatorAccountId: tap.operatorAccountId, parts, nowIso })
-    if (parts.debtFen > 0) this.denyList.sync(store, card.cardNo)
+    if (parts.debtFen > 0) this.denyList.sync(store, card.token)
     const recorded = store.refund(reference) ?? { amount: refundFen, ...parts }
     // The row names the tap (its terminal is the target), never the card behind it.
     this.audit(audit, 'tap.refund', { terminal: terminalId }, { tapId, amount: refundFen, reference: reference.split(card.cardNo).join('*') })
     return refundAnswer(done.amount + refundFen, recorded)
+  }
+
+  private cardView (cardToken: string): CardView {
+    const card = this.store.card(cardToken)
+    if (card === undefined) throw notFound('card not found')
+    return viewOf(card, this.catalogue.cityByIssuer.get(card.issuer) ?? '')
   }
 
   registerTerminal (record: TerminalRecord, audit?: AuditStamp): TerminalRecord {
@@ -176,9 +182,9 @@ export class WriterOps {
   }
 
   /** Brings these cards' deny-list rows in line with their status and debt. */
-  syncDenylist (cardNos: string[]): number {
-    for (const cardNo of cardNos) this.denyList.sync(this.store, cardNo)
-    return cardNos.length
+  syncDenylist (cardTokens: string[]): number {
+    for (const cardToken of cardTokens) this.denyList.sync(this.store, cardToken)
+    return cardTokens.length
   }
 
   /**
@@ -221,17 +227,17 @@ export class WriterOps {
 
   /** The opposite legs of a tap's transfer: journal columns (v2) or postings rows (v1 taps). */
   private reverseLegs (tap: RecordedTap): MoneyLeg[] {
-    const card = tap.cardNo === null ? undefined : this.store.card(tap.cardNo)
+    const card = tap.cardToken === null ? undefined : this.store.card(tap.cardToken)
     if (card === undefined) throw new LedgerInvariantError('an approved tap without its card')
     if (tap.operatorAccountId !== null) {
       // What the tap left owed is cancelled; what the card has since repaid of it comes back as money.
       const parts = splitRefund(tap.amount, { bankFen: tap.bankFen, medicalFen: tap.medicalFen, debtFen: tap.debtFen }, card.debtFen)
       const legs: MoneyLeg[] = []
-      if (parts.bankFen > 0) legs.push({ accountId: card.accountIds.bank, amount: parts.bankFen, card: { cardNo: card.cardNo, account: 'bank' } })
-      if (parts.medicalFen > 0) legs.push({ accountId: card.accountIds.medical, amount: parts.medicalFen, card: { cardNo: card.cardNo, account: 'medical' } })
+      if (parts.bankFen > 0) legs.push({ accountId: card.accountIds.bank, amount: parts.bankFen, card: { cardToken: card.token, account: 'bank' } })
+      if (parts.medicalFen > 0) legs.push({ accountId: card.accountIds.medical, amount: parts.medicalFen, card: { cardToken: card.token, account: 'medical' } })
       if (parts.debtFen > 0) {
         legs.push({ accountId: this.store.postings.accountId(accountCode.debt(card.issuer), 'clearing'), amount: parts.debtFen })
-        this.store.addCardDebt(card.cardNo, -parts.debtFen)
+        this.store.addCardDebt(card.token, -parts.debtFen)
       }
       legs.push({ accountId: tap.operatorAccountId, amount: -tap.amount })
       return legs
@@ -241,26 +247,26 @@ export class WriterOps {
   }
 
   /** A credit repays the card's debt first (api-v1.1); the rest goes to the account. One transfer. */
-  private postCredit (cardNo: string, account: AccountKind, amount: number, reference: string, nowIso: string): void {
-    const card = this.store.card(cardNo)
+  private postCredit (cardToken: string, account: AccountKind, amount: number, reference: string, nowIso: string): void {
+    const card = this.store.card(cardToken)
     if (card === undefined) throw notFound('card not found')
     const clearing = this.store.postings.accountId(accountCode.clearing(this.catalogue.cityByIssuer.get(card.issuer) ?? card.issuer), 'clearing')
     const repaidFen = Math.min(amount, card.debtFen)
     const legs: MoneyLeg[] = [{ accountId: clearing, amount: -amount }]
     if (repaidFen > 0) legs.push({ accountId: this.store.postings.accountId(accountCode.debt(card.issuer), 'clearing'), amount: repaidFen })
-    if (amount > repaidFen) legs.push({ accountId: card.accountIds[account], amount: amount - repaidFen, card: { cardNo, account } })
+    if (amount > repaidFen) legs.push({ accountId: card.accountIds[account], amount: amount - repaidFen, card: { cardToken, account } })
     const transferId = this.store.postTransfer('credit', reference, legs, nowIso)
-    this.store.insertCredit(reference, cardNo, account, amount, transferId, repaidFen)
+    this.store.insertCredit(reference, cardToken, account, amount, transferId, repaidFen)
     if (repaidFen > 0) {
-      this.store.addCardDebt(cardNo, -repaidFen)
-      this.denyList.sync(this.store, cardNo)
+      this.store.addCardDebt(cardToken, -repaidFen)
+      this.denyList.sync(this.store, cardToken)
     }
   }
 }
 
-function cardLegOf (card: CardWithAccounts, accountId: number): { cardNo: string, account: AccountKind } | undefined {
-  if (accountId === card.accountIds.bank) return { cardNo: card.cardNo, account: 'bank' }
-  if (accountId === card.accountIds.medical) return { cardNo: card.cardNo, account: 'medical' }
+function cardLegOf (card: CardWithAccounts, accountId: number): { cardToken: string, account: AccountKind } | undefined {
+  if (accountId === card.accountIds.bank) return { cardToken: card.token, account: 'bank' }
+  if (accountId === card.accountIds.medical) return { cardToken: card.token, account: 'medical' }
   return undefined
 }
 

@@ -22,6 +22,8 @@ export interface WriterData {
   auditRowsMax?: number
   /** The deny list's token key (hex): the writer lists cards by token, never by number. */
   denylistKeyHex: string
+  /** The card data key material (src/cards/card-vault.ts), hex. */
+  cardDataKeyHex: string
 }
 
 export interface ReaderData {

@@ -8,6 +8,8 @@ import Database from 'better-sqlite3'
 import { buildApp, type App, type AppOptions } from '../../src/app.js'
 import { signedHeaders } from '../../src/auth/signature.js'
 import { demoSecret } from '../../src/service/demo-seed.js'
+import { CardVault } from '../../src/cards/card-vault.js'
+import { cardDataKey } from '../../src/ops/card-token-key.js'
 import { createTestDatabase, queryStoredLedger, testEngine } from './engine.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
@@ -23,6 +25,8 @@ export interface TestApp extends App {
   readLedger: () => Database.Database
   /** Rows off whichever storage the app runs on (portable SQL): SQLite file or PostgreSQL. */
   query: (sql: string) => Promise<any[]>
+  /** The ledger's key of a card (src/cards/card-vault.ts): what its rows are stored under. */
+  cardToken: (cardNo: string) => string
 }
 
 export function tempDbPath (t: Test): string {
@@ -55,6 +59,10 @@ export async function buildTestApp (t: Test, options: Partial<AppOptions> = {}):
       payload: body === undefined ? undefined : JSON.stringify(body)
     })),
     query: async sql => await queryStoredLedger({ dbPath, databaseUrl }, sql),
+    cardToken: (() => {
+      const vault = new CardVault(options.cardDataKey ?? cardDataKey({ envValue: undefined, dbPath }).key)
+      return (cardNo: string) => vault.token(cardNo)
+    })(),
     readLedger: () => {
       if (databaseUrl !== undefined) throw new Error('readLedger reads the SQLite file: mark the test sqliteOnly() (test/helpers/engine.ts)')
       const db = new Database(dbPath, { readonly: true, fileMustExist: true })

@@ -15,6 +15,10 @@ const READY_MS_MAX = 20_000
 /** Processes sharing one PostgreSQL ledger must seal terminal secrets with one key (each test
  *  service has a folder, and so a key file, of its own). A test value, never a deployment's. */
 export const SHARED_TERMINAL_SECRETS_KEY = 'test-terminal-secrets-key-shared-by-processes'
+/** Processes sharing a PostgreSQL ledger share its card data key (a ledger refuses another) and
+ *  its deny-list key (one list, one token per card). */
+export const SHARED_CARD_DATA_KEY = 'test-card-data-key-shared-by-processes-0123'
+export const SHARED_DENYLIST_TOKEN_KEY = 'test-denylist-token-key-shared-by-processes'
 
 export interface RunningService {
   url: string
@@ -39,7 +43,7 @@ export async function startService (opts: { seed?: 'demo' | 'none', dbPath?: str
   const adminToken = 'svc-admin-token'
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl, TERMINAL_SECRETS_KEY: SHARED_TERMINAL_SECRETS_KEY }), ...opts.env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, ADMIN_TOKEN: adminToken, SEED: opts.seed ?? 'demo', LOG_LEVEL: 'warn', ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl, TERMINAL_SECRETS_KEY: SHARED_TERMINAL_SECRETS_KEY, CARD_DATA_KEY: SHARED_CARD_DATA_KEY, DENYLIST_TOKEN_KEY: SHARED_DENYLIST_TOKEN_KEY }), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   killOnExit(child) // never outlive the test process, even when it dies abruptly

@@ -2,6 +2,8 @@
 // is brought to the new version at start, keeps every row it had, and records admin changes after.
 import t from 'tap'
 import pg from 'pg'
+import { randomBytes } from 'node:crypto'
+import { CardVault } from '../../src/cards/card-vault.js'
 import { openLedgerDb, SCHEMA_VERSION } from '../../src/ledger/schema.js'
 import { migratePg, PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/ledger/pg-schema.js'
 import { buildTestApp, tempDbPath } from '../helpers/app.js'
@@ -35,13 +37,15 @@ t.test('PostgreSQL: a database at migration 1 is migrated to 2', postgresOnly('m
   await client.query(PG_MIGRATIONS[0]!.sql)
   await client.query("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
   t.equal((await client.query("SELECT to_regclass('admin_audit') AS t")).rows[0].t, null)
-  await migratePg(client)
+  const cardDataKey = randomBytes(32)
+  const vault = new CardVault(cardDataKey)
+  await migratePg(client, vault)
   t.equal((await client.query("SELECT value FROM meta WHERE key = 'schema_version'")).rows[0].value, String(PG_SCHEMA_VERSION))
   t.ok(PG_SCHEMA_VERSION >= 2, 'at least the audit migration')
-  await migratePg(client)
+  await migratePg(client, vault)
   t.equal((await client.query("SELECT value FROM meta WHERE key = 'schema_version'")).rows[0].value, String(PG_SCHEMA_VERSION), 'running it again changes nothing')
 
-  const h = await buildTestApp(t, { databaseUrl: url })
+  const h = await buildTestApp(t, { databaseUrl: url, cardDataKey })
   t.equal((await h.admin('PATCH', '/v1/admin/terminals/jinan-bus-01', { status: 'disabled' })).statusCode, 200)
   t.match((await h.admin('GET', '/v1/admin/audit')).json.entries, [{ action: 'terminal.status', target: { id: 'jinan-bus-01' } }])
 })

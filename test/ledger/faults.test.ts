@@ -19,8 +19,8 @@ async function bank (h: TestApp, cardNo: string): Promise<number> {
 }
 
 function cardAccounts (h: TestApp): Map<string, { bank: number, medical: number }> {
-  const rows = h.readLedger().prepare('SELECT card_no, bank_account_id AS bank, medical_account_id AS medical FROM cards').all() as Array<{ card_no: string, bank: number, medical: number }>
-  return new Map(rows.map(r => [r.card_no, { bank: r.bank, medical: r.medical }]))
+  const rows = h.readLedger().prepare('SELECT card_token, bank_account_id AS bank, medical_account_id AS medical FROM cards').all() as Array<{ card_token: string, bank: number, medical: number }>
+  return new Map(rows.map(r => [r.card_token, { bank: r.bank, medical: r.medical }]))
 }
 
 /** A bank payment of `amountFen`: priced at the terminal, so every tap of a card charges it. */
@@ -36,8 +36,10 @@ function tapCount (h: TestApp): number {
 
 t.test('aliasing (a): a card refused for its opening credit reference leaves no account for the next card to share', async t => {
   const h = await faultyApp(t)
-  // The attacker's admin move: take the reference the next card's opening credit will use.
-  const taken = await h.admin('POST', '/v1/admin/cards/JN0000001/credits', { account: 'bank', amount: 100, reference: 'opening:JN0000099:bank' })
+  // The lever: a credit holding the reference the next card's opening credit will use (by token
+  // since item 7: an admin without the card data key can no longer guess it; the refusal path is
+  // what is tested).
+  const taken = await h.admin('POST', '/v1/admin/cards/JN0000001/credits', { account: 'bank', amount: 100, reference: `opening:${h.cardToken('JN0000099')}:bank` })
   t.equal(taken.statusCode, 200)
   const refused = await h.admin('POST', '/v1/admin/cards', { cardNo: 'JN0000099', issuer: JINAN, accounts: { bank: 5_000 } })
   t.equal(refused.statusCode, 409, 'a clear 409, not a 500')

@@ -8,6 +8,7 @@ import { STATE_PURGE_PER_BATCH_MAX } from '../../src/constants.js'
 import { openLedgerDb } from '../../src/ledger/schema.js'
 import { LedgerStore } from '../../src/ledger/store.js'
 import { buildTestApp, localAt, physical, tapId, tempDbPath } from '../helpers/app.js'
+import { testVault } from '../helpers/vault.js'
 
 const DAY_MS = 86_400_000
 
@@ -18,7 +19,7 @@ t.test('expired QR nonces and expired rule state are purged by later batches', a
   t.equal((await h.tap('jinan-bus-01', { tapId: tapId('qr'), at: localAt(0, nowMs), card: { type: 'qr', qr: qr.json.qr } }, { nowMs })).json.decision, 'approved')
   const count = async (sql: string): Promise<number> => Number((await h.query(sql))[0].n)
   const nonces = { get: async () => await count('SELECT COUNT(*) AS n FROM qr_nonces') }
-  const state = { get: async () => await count("SELECT COUNT(*) AS n FROM card_state WHERE card_no = 'JN0000001'") }
+  const state = { get: async () => await count(`SELECT COUNT(*) AS n FROM card_state WHERE card_token = '${h.cardToken('JN0000001')}'`) }
   t.equal(await nonces.get(), 1, 'the nonce is remembered while the QR is valid')
   t.ok((await state.get()) > 0, 'the bus ride wrote rule state')
 
@@ -34,7 +35,7 @@ t.test('expired QR nonces and expired rule state are purged by later batches', a
 
 t.test('state written with an expiry is purged once it passed, at most so many rows a batch', async t => {
   const db = openLedgerDb(':memory:')
-  const store = new LedgerStore(db)
+  const store = new LedgerStore(db, testVault())
   const nowMs = Date.now()
   db.transaction(() => {
     for (let i = 0; i < 700; i++) store.writeState(`C${i}`, 'payment:days', { [i]: 1 }, nowMs - 1)

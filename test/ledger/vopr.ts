@@ -23,6 +23,8 @@ import type { AccountKind, CityCode, StateReader } from '../../src/rules/types.j
 import { AT_PAST_MS_MAX_ONLINE } from '../../src/constants.js'
 import { tapHash } from '../../src/service/tap-checks.js'
 import Database from 'better-sqlite3'
+import { randomBytes } from 'node:crypto'
+import { CardVault } from '../../src/cards/card-vault.js'
 
 const ISSUERS: Record<CityCode, string> = { jinan: '370100', qingdao: '370200', zhengzhou: '410100' }
 const CITIES: CityCode[] = ['jinan', 'qingdao', 'zhengzhou']
@@ -47,7 +49,10 @@ export async function runVopr (seed: number, steps: number): Promise<VoprReport>
   // The simulated clock: taps carry `at` values that move forward a little every step.
   const startMs = Date.now() - 6 * 24 * 3_600_000
   let clockMs = startMs
-  const built: App = await buildApp({ dbPath, adminToken: 'vopr', seed: 'none', faultInjection: true, logLevel: 'silent' })
+  // Opening credits are referenced by the card's token (src/cards/card-vault.ts): the model needs the key.
+  const cardDataKey = randomBytes(32)
+  const vault = new CardVault(cardDataKey)
+  const built: App = await buildApp({ dbPath, adminToken: 'vopr', seed: 'none', faultInjection: true, logLevel: 'silent', cardDataKey })
   const { service } = built
   const engine = built.engine as SqliteEngine
   const random = prng(seed)
@@ -74,7 +79,7 @@ export async function runVopr (seed: number, steps: number): Promise<VoprReport>
     if (stolen) {
       // The aliasing bug's lever: an existing card takes the new card's opening credit reference.
       const victim = pick([...cards.values()])
-      const reference = `opening:${cardNo}:bank`
+      const reference = `opening:${vault.token(cardNo)}:bank`
       await service.credit(victim.cardNo, 'bank', 1, reference)
       credits.set(reference, { cardNo: victim.cardNo, account: 'bank', amount: 1 })
       victim.balances.bank += 1
@@ -85,7 +90,7 @@ export async function runVopr (seed: number, steps: number): Promise<VoprReport>
       await service.createCard({ cardNo, issuer: ISSUERS[city], holder: { birthDate }, status, accounts: { bank: openingFen, medical: 500 } })
       if (stolen) fail(`card ${cardNo} was created although its opening reference was taken`)
       cards.set(cardNo, { cardNo, issuer: ISSUERS[city], status, expiresOn: null, birthDate, categories: [], balances: { bank: openingFen, medical: 500 }, debtFen: 0, state: new Map() })
-      for (const [account, amount] of [['bank', openingFen], ['medical', 500]] as const) if (amount > 0) credits.set(`opening:${cardNo}:${account}`, { cardNo, account, amount })
+      for (const [account, amount] of [['bank', openingFen], ['medical', 500]] as const) if (amount > 0) credits.set(`opening:${vault.token(cardNo)}:${account}`, { cardNo, account, amount })
     } catch (error) {
       if (!stolen || (error as { code?: string }).code !== 'CONFLICT') fail(`createCard: ${(error as Error).message}`)
     }
