@@ -24,6 +24,9 @@ export const ACCOUNT_ID_CACHE_ENTRIES_MAX = 100_000
 export const TERMINAL_CACHE_ENTRIES_MAX = 100_000
 /** Card tokens remembered by number (src/cards/card-vault.ts): a batch's cards at least. */
 export const CARD_TOKEN_MEMO_ENTRIES_MAX = 100_000
+/** Opened card data remembered by the PostgreSQL engine (no card cache of its own): a batch's cards
+ *  at least; ~0.4 KB an entry, so ~40 MB at the bound. */
+export const CARD_OPENED_MEMO_ENTRIES_MAX = 100_000
 
 /** Expired QR nonces deleted per committed tap batch: at least the batch's own inserts, so purging
  *  keeps pace with any insert rate (every batch inserts at most TAP_BATCH_SIZE_MAX nonces). */
@@ -142,6 +145,7 @@ assertRelation(AT_PAST_MS_MAX_UPLOAD >= AT_PAST_MS_MAX_ONLINE, 'uploads may be o
 assertRelation(TAP_BODY_BYTES_MAX * TAP_UPLOAD_ITEMS_MAX / 4 <= BATCH_BODY_BYTES_MAX, 'an upload of typical taps fits its body limit')
 assertRelation(CARD_CACHE_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s cards fit in the cache')
 assertRelation(CARD_TOKEN_MEMO_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s card tokens fit in the memo')
+assertRelation(CARD_OPENED_MEMO_ENTRIES_MAX >= TAP_BATCH_SIZE_MAX, 'a batch\'s opened cards fit in the memo')
 assertRelation(PG_TAP_CONNECTIONS >= 1 && PG_POOL_CONNECTIONS_MAX >= 1, 'the PostgreSQL engine has connections for taps and for admin')
 assertRelation(TERMINAL_SECRET_OVERLAP_S_DEFAULT <= TERMINAL_SECRET_OVERLAP_S_MAX, 'the default overlap is allowed')
 assertRelation(PG_PENDING_SCAN_CALLS_MAX >= TAP_BATCH_SIZE_MAX, 'a lane can fill a whole batch from the calls it scans')

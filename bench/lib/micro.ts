@@ -2,7 +2,8 @@
 // (so no single input is the only one the JIT ever sees): ns per operation after a warm-up.
 import { Ajv } from 'ajv'
 import type { FastifyRequest } from 'fastify'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { CardVault } from '../../src/cards/card-vault.js'
 import pino from 'pino'
 import { Writable } from 'node:stream'
 import { loadSchemas } from '../../src/app.js'
@@ -121,6 +122,19 @@ export function microBenchmarks (sizes: FleetSizes, calls: number): MicroResult[
   const logger = createLogger({ level: 'info', stream: devNull as unknown as pino.DestinationStream }).child({ reqId: 'req-1' })
   const token = cardTokenizer()
   results.push(measure('card token for the log (keyed HMAC)', calls, i => token(fleet.cards[i % fleet.cards.length]!.cardNo)))
+  // The ledger's card key (issue #13 item 7): the writer asks for it per tap and opens a card's
+  // sealed data when the card is not in its cache.
+  const vault = new CardVault(randomBytes(32))
+  const cardNos = fleet.cards.map(c => c.cardNo)
+  let fresh = 0
+  results.push(measure('ledger card token, first time (HMAC-SHA256)', calls, () => vault.token(`M${String(fresh++).padStart(8, '0')}`)))
+  for (const cardNo of cardNos) vault.token(cardNo)
+  results.push(measure('ledger card token, remembered (memo hit)', calls, i => vault.token(cardNos[i % cardNos.length]!)))
+  const sealedCards = cardNos.slice(0, 1_000).map(cardNo => ({ token: vault.token(cardNo), sealed: vault.seal(vault.token(cardNo), { cardNo, birthDate: '1950-03-01', categories: ['senior', 'resident:jinan'] }) }))
+  results.push(measure('ledger card data opened (AES-256-GCM, cache miss)', calls, i => vault.open(sealedCards[i % sealedCards.length]!.token, sealedCards[i % sealedCards.length]!.sealed).categories.length))
+  const memoVault = new CardVault(randomBytes(32), { openedEntriesMax: 10_000 })
+  const memoCards = cardNos.slice(0, 1_000).map(cardNo => ({ token: memoVault.token(cardNo), sealed: memoVault.seal(memoVault.token(cardNo), { cardNo, birthDate: '1950-03-01', categories: ['senior', 'resident:jinan'] }) }))
+  results.push(measure('ledger card data opened, remembered (PostgreSQL engine)', calls, i => memoVault.open(memoCards[i % memoCards.length]!.token, memoCards[i % memoCards.length]!.sealed).categories.length))
   // The line as it was written before (through request.log: redaction paths applied to every field)
   // and as it is now (tapLineLogger: a sibling logger without redaction, for this fixed-shape line).
   results.push(measure('tap log line via request.log (redaction on every field)', calls, i => {

@@ -13,7 +13,7 @@ import { randomInt } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import {
-  ACCOUNT_ID_CACHE_ENTRIES_MAX, PG_BALANCE_SHARDS, PG_PENDING_SCAN_CALLS_MAX, PG_POOL_CONNECTIONS_MAX, PG_RECONNECT_DELAY_MS_MAX, PG_RECONNECT_DELAY_MS_MIN,
+  ACCOUNT_ID_CACHE_ENTRIES_MAX, CARD_OPENED_MEMO_ENTRIES_MAX, PG_BALANCE_SHARDS, PG_PENDING_SCAN_CALLS_MAX, PG_POOL_CONNECTIONS_MAX, PG_RECONNECT_DELAY_MS_MAX, PG_RECONNECT_DELAY_MS_MIN,
   PG_RETRIES_MAX, PG_TAP_CONNECTIONS, READER_QUEUE_DEPTH_MAX, TAPS_LISTED_MAX, TAP_BATCH_SIZE_MAX
 } from '../constants.js'
 import { DomainError, ErrorCode, ledgerCommitFailed, overloaded } from '../errors.js'
@@ -111,7 +111,7 @@ export class PgEngine implements LedgerEngine {
   private constructor (o: PgEngineOptions, target: PgTarget) {
     this.o = o
     this.denyList = new DenyListKeeper(o.denylistKey)
-    this.vault = new CardVault(o.cardDataKey)
+    this.vault = new CardVault(o.cardDataKey, { openedEntriesMax: CARD_OPENED_MEMO_ENTRIES_MAX })
     this.target = target
     this.tapLanes = Array.from({ length: PG_TAP_CONNECTIONS }, (_, i) => {
       const lane: Lane = new Lane(async () => {

@@ -45,3 +45,20 @@ t.test('a value sealed for one card under its own token but naming another numbe
 t.test('key material shorter than 32 bytes is refused', async t => {
   t.throws(() => new CardVault(Buffer.from('short')), { code: 'CARD_DATA_SEALED_OTHERWISE' })
 })
+
+t.test('remembered openings (the PostgreSQL engine): same answers, a moved value still refused, bounded', async t => {
+  const a = new CardVault(KEY_A, { openedEntriesMax: 2 })
+  const token = a.token(HOLDER.cardNo)
+  const sealed = a.seal(token, HOLDER)
+  t.same(a.open(token, sealed), HOLDER)
+  const again = a.open(token, sealed)
+  t.same(again, HOLDER, 'remembered: the same data')
+  again.categories.push('changed')
+  t.same(a.open(token, sealed), HOLDER, 'a caller changing its copy changes nothing remembered')
+  t.throws(() => a.open(a.token('JN0000002'), sealed), { message: /does not open/ }, 'opened once, moved to another card: still refused')
+  for (const cardNo of ['JN0000003', 'JN0000004', 'JN0000005']) {
+    const other = a.token(cardNo)
+    t.equal(a.open(other, a.seal(other, { ...HOLDER, cardNo })).cardNo, cardNo)
+  }
+  t.same(a.open(token, sealed), HOLDER, 'past the bound it is opened again, not guessed')
+})
