@@ -6,22 +6,20 @@ import { createHash } from 'node:crypto'
 import { keyFromEnvOrFile } from './key-file.js'
 
 export const CARD_TOKEN_KEY_CHARS_MIN = 32
+
+type KeyOptions = { envValue: string | undefined, dbPath: string }
+
+/** A deployment key: its variable, else its key file beside the ledger (key-file.ts). */
+function deploymentKey (envName: string, fileName: string, fail: (message: string) => Error): (o: KeyOptions) => { key: Buffer, source: string } {
+  return o => keyFromEnvOrFile({ envName, envValue: o.envValue, dbPath: o.dbPath, fileName, charsMin: CARD_TOKEN_KEY_CHARS_MIN, fail })
+}
 export const CARD_TOKEN_KEY_FILE = 'card-token.key'
 
 export class CardTokenKeyError extends Error {
   readonly code = 'CARD_TOKEN_KEY_INVALID'
 }
 
-export function cardTokenKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
-  return keyFromEnvOrFile({
-    envName: 'CARD_TOKEN_KEY',
-    envValue: o.envValue,
-    dbPath: o.dbPath,
-    fileName: CARD_TOKEN_KEY_FILE,
-    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
-    fail: message => new CardTokenKeyError(message)
-  })
-}
+export const cardTokenKey = deploymentKey('CARD_TOKEN_KEY', CARD_TOKEN_KEY_FILE, message => new CardTokenKeyError(message))
 
 // The key that seals terminal secrets at rest (src/auth/secret-box.ts): TERMINAL_SECRETS_KEY, else
 // terminal-secrets.key beside the ledger. Lose it and every terminal must be given a new secret.
@@ -31,16 +29,7 @@ export class TerminalSecretsKeyError extends Error {
   readonly code = 'TERMINAL_SECRETS_KEY_INVALID'
 }
 
-export function terminalSecretsKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
-  return keyFromEnvOrFile({
-    envName: 'TERMINAL_SECRETS_KEY',
-    envValue: o.envValue,
-    dbPath: o.dbPath,
-    fileName: TERMINAL_SECRETS_KEY_FILE,
-    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
-    fail: message => new TerminalSecretsKeyError(message)
-  })
-}
+export const terminalSecretsKey = deploymentKey('TERMINAL_SECRETS_KEY', TERMINAL_SECRETS_KEY_FILE, message => new TerminalSecretsKeyError(message))
 
 // The key of the deny list's card tokens (src/cards/denylist-token.ts), sent to terminals with the
 // list: DENYLIST_TOKEN_KEY, else denylist-token.key beside the ledger. The 32 bytes used are the
@@ -53,14 +42,7 @@ export class DenylistTokenKeyError extends Error {
 }
 
 export function denylistTokenKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
-  const material = keyFromEnvOrFile({
-    envName: 'DENYLIST_TOKEN_KEY',
-    envValue: o.envValue,
-    dbPath: o.dbPath,
-    fileName: DENYLIST_TOKEN_KEY_FILE,
-    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
-    fail: message => new DenylistTokenKeyError(message)
-  })
+  const material = deploymentKey('DENYLIST_TOKEN_KEY', DENYLIST_TOKEN_KEY_FILE, message => new DenylistTokenKeyError(message))(o)
   return { key: createHash('sha256').update(material.key).digest(), source: material.source }
 }
 
@@ -74,13 +56,4 @@ export class CardDataKeyError extends Error {
   readonly code = 'CARD_DATA_KEY_INVALID'
 }
 
-export function cardDataKey (o: { envValue: string | undefined, dbPath: string }): { key: Buffer, source: string } {
-  return keyFromEnvOrFile({
-    envName: 'CARD_DATA_KEY',
-    envValue: o.envValue,
-    dbPath: o.dbPath,
-    fileName: CARD_DATA_KEY_FILE,
-    charsMin: CARD_TOKEN_KEY_CHARS_MIN,
-    fail: message => new CardDataKeyError(message)
-  })
-}
+export const cardDataKey = deploymentKey('CARD_DATA_KEY', CARD_DATA_KEY_FILE, message => new CardDataKeyError(message))
