@@ -8,7 +8,8 @@
 // would not fit in memory, and X-Timestamp must stay within ±300 s). The next minute's generator is
 // started while the current one runs and told when to start (LoadConfig.startAtMs), so the load has
 // no gap between minutes. Latency is from each request's intended send time (no coordinated
-// omission). RSS is read from /proc/<pid>/status every second. Results: bench/results/soak.json|md.
+// omission). RSS is read from /proc/<pid>/status every second. Results: bench/results/soak-<rate>.json|md (one file
+// per offered rate: a run below saturation and one at it answer different questions).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -205,9 +206,10 @@ async function main (): Promise<void> {
   }
   const outDir = join(ROOT, 'bench', 'results')
   mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'soak.json'), JSON.stringify(results, null, 2) + '\n')
-  writeFileSync(join(outDir, 'soak.md'), markdown(results))
-  log(`written bench/results/soak.json and soak.md (ledger check ${check.ok ? 'ok' : 'FAILED'}, service exit ${String(exitCode)})`)
+  const name = `soak-${ratePerSecond}`
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(join(outDir, `${name}.md`), markdown(results))
+  log(`written bench/results/${name}.json and ${name}.md (ledger check ${check.ok ? 'ok' : 'FAILED'}, service exit ${String(exitCode)})`)
 }
 
 function markdown (r: { when: string, machine: ReturnType<typeof machineInfo>, settings: { minutes: number, ratePerSecond: number, connections: number, fleet: string }, measuredMinutes: number, rssMbAtStart: number, perMinute: SoakMinute[], trend: Record<string, unknown>, totals: Record<string, number>, ledgerCheck: { ok: boolean }, serviceExitCode: number | null }): string {
