@@ -34,7 +34,9 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '3000' },
     connections: { type: 'string', default: '64' },
     fleet: { type: 'string', default: 'full' },
-    keep: { type: 'boolean', default: false }
+    keep: { type: 'boolean', default: false },
+    /** Re-renders a results file's markdown beside it (soak-<rate>.json → .md), measuring nothing. */
+    report: { type: 'string' }
   }
 })
 const minutes = Number(values.minutes)
@@ -97,6 +99,12 @@ function slope (points: Array<[number, number]>): number | null {
 const round = (v: number | undefined | null, digits = 2): number => Math.round((v ?? 0) * 10 ** digits) / 10 ** digits
 
 async function main (): Promise<void> {
+  if (values.report !== undefined) {
+    const file = values.report
+    writeFileSync(file.replace(/\.json$/, '.md'), markdown(JSON.parse(readFileSync(file, 'utf8'))))
+    log(`re-rendered ${file.replace(/\.json$/, '.md')}`)
+    return
+  }
   const workDir = mkdtempSync(join(tmpdir(), 'yikatong-soak-'))
   installExitHooks(() => { if (!values.keep) rmSync(workDir, { recursive: true, force: true }) })
   const dbPath = join(workDir, 'soak.db')
@@ -214,7 +222,16 @@ async function main (): Promise<void> {
 
 function markdown (r: { when: string, machine: ReturnType<typeof machineInfo>, settings: { minutes: number, ratePerSecond: number, connections: number, fleet: string }, measuredMinutes: number, rssMbAtStart: number, perMinute: SoakMinute[], trend: Record<string, unknown>, totals: Record<string, number>, ledgerCheck: { ok: boolean }, serviceExitCode: number | null }): string {
   const rows = r.perMinute.map(m =>
-    `| ${m.minute} | ${m.measuredS} | ${m.throughputPerS} | ${m.latencyMs.p50} | ${m.latencyMs.p99} | ${m.latencyMs.p999} | ${m.latencyMs.max} | ${m.rssMbEnd} | ${m.rssMbMax} | ${m.ledgerMb} | ${m.errors + m.non200 + m.notSent} | ${m.serverCpuPercent ?? '–'} | ${m.otherCpuPercent ?? '–'} |`)
+    `| ${m.minute} | ${m.measuredS} | ${m.throughputPerS} | ${m.latencyMs.p50} | ${m.latencyMs.p99} | ${m.latencyMs.p999} | ${m.latencyMs.max} | ${m.serviceTimeMsP99 ?? '–'} | ${m.sendLagMsP99 ?? '–'} | ${m.rssMbEnd} | ${m.rssMbMax} | ${m.ledgerMb} | ${m.errors + m.non200 + m.notSent} | ${m.serverCpuPercent ?? '–'} | ${m.otherCpuPercent ?? '–'} |`)
+  // The service's own p99 (from the actual send) apart from the generator's lag: on the same two
+  // cores the generator cannot always hold the schedule, and latency from the intended send time
+  // adds its lag to every request it sent late.
+  const steady = r.perMinute.filter(m => m.minute > 1 && m.serviceTimeMsP99 !== null)
+  const serviceP99s = steady.map(m => m.serviceTimeMsP99!).sort((a, b) => a - b)
+  const serviceTrend = serviceP99s.length === 0
+    ? 'no service time recorded'
+    : `service p99 (from the actual send) ${serviceP99s[0]}–${serviceP99s[serviceP99s.length - 1]} ms, median ${serviceP99s[Math.floor(serviceP99s.length / 2)]} ms, ` +
+      `${slope(steady.map(m => [m.minute, m.serviceTimeMsP99!]))} ms a minute`
   return [
     '# Soak: RSS and latency over time',
     '',
@@ -224,17 +241,17 @@ function markdown (r: { when: string, machine: ReturnType<typeof machineInfo>, s
     '',
     `Service RSS at start: ${r.rssMbAtStart} MB.`,
     '',
-    '| minute | s of load | taps/s | p50 ms | p99 ms | p99.9 ms | max ms | RSS MB (end) | RSS MB (max) | ledger MB | failed | server CPU % | other CPU % |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| minute | s of load | taps/s | p50 ms | p99 ms | p99.9 ms | max ms | service p99 ms | send lag p99 ms | RSS MB (end) | RSS MB (max) | ledger MB | failed | server CPU % | other CPU % |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Trend (minutes after the first): ${JSON.stringify(r.trend)}`,
+    `Trend (minutes after the first): ${JSON.stringify(r.trend)}; ${serviceTrend}.`,
     '',
     `Totals: ${JSON.stringify(r.totals)}. Ledger check after the run: ${r.ledgerCheck.ok ? 'ok' : 'FAILED'}; service exit code ${String(r.serviceExitCode)}.`,
     '',
     'A minute with fewer than 60 s of load: the service fell more than 2 s behind the offered rate and the generator stopped for the rest of that minute (the next minute offers the full rate again).',
     '"failed" = transport errors + non-200 answers + requests not sent because the service fell more than 2 s behind.',
-    'Latency is from each request\'s intended send time. "other CPU" is what the rest of the machine used meanwhile (other work on a shared machine disturbs the figures).',
+    'Latency (p50 to max) is from each request\'s intended send time: what a client on the schedule sees. "service p99" is from the actual send to the answer; "send lag p99" is how late the generator sent (its own noise floor: sharing the 2 cores with the service, it falls behind its schedule when the service takes the CPU). "other CPU" is what the rest of the machine used meanwhile (other work on a shared machine disturbs the figures).',
     ''
   ].join('\n')
 }
