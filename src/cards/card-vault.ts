@@ -70,6 +70,12 @@ export class CardVault {
     return token
   }
 
+  /** A new card row's key and sealed data: what every engine and the migration write. */
+  sealCard (data: SealedCardData): { token: string, sealed: string } {
+    const token = this.token(data.cardNo)
+    return { token, sealed: this.seal(token, data) }
+  }
+
   seal (token: string, data: SealedCardData): string {
     const iv = randomBytes(IV_BYTES)
     const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv)

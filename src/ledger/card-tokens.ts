@@ -17,9 +17,7 @@ export interface V4CardRow {
 }
 
 export function sealCardRow (vault: CardVault, row: V4CardRow): { token: string, sealed: string } {
-  const token = vault.token(row.card_no)
-  const categories = JSON.parse(row.categories) as string[]
-  return { token, sealed: vault.seal(token, { cardNo: row.card_no, birthDate: row.birth_date, categories }) }
+  return vault.sealCard({ cardNo: row.card_no, birthDate: row.birth_date, categories: JSON.parse(row.categories) as string[] })
 }
 
 // Opening credits were referenced opening:<cardNo>:<account>: they become opening:<token>:<account>

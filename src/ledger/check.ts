@@ -139,11 +139,6 @@ const CHECK_QUERIES: CheckQuery[] = [
       WHERE COALESCE(d.reason, '-') <> CASE WHEN c.status IN ('lost', 'frozen') THEN c.status WHEN c.debt_fen > 0 THEN 'debt' ELSE '-' END`,
     describe: r => `card ${mask(r.card_token)} (${r.status}, owes ${r.debt_fen}) is on the deny list as ${r.reason ?? 'nothing'}`
   },
-  // 12. Cards tokenised and sealed.
-  {
-    sql: `SELECT card_token FROM cards WHERE length(card_token) <> 32 OR sealed NOT LIKE 'ykc1.%'`,
-    describe: r => `card ${mask(r.card_token)}: not keyed by a token with its data sealed`
-  },
   // 10. Refunds stay within their tap's charge.
   {
     sql: `SELECT t.terminal_id, t.tap_id, t.amount, SUM(r.amount) AS refunded FROM refunds r
@@ -151,6 +146,11 @@ const CHECK_QUERIES: CheckQuery[] = [
       GROUP BY t.terminal_id, t.tap_id, t.amount, t.reversal_transfer_id
       HAVING SUM(r.amount) > t.amount OR t.reversal_transfer_id IS NOT NULL`,
     describe: r => `tap ${r.terminal_id}/${r.tap_id}: refunds of ${r.refunded} against a charge of ${r.amount}, or refunded and reversed`
+  },
+  // 12. Cards tokenised and sealed.
+  {
+    sql: `SELECT card_token FROM cards WHERE length(card_token) <> 32 OR sealed NOT LIKE 'ykc1.%'`,
+    describe: r => `card ${mask(r.card_token)}: not keyed by a token with its data sealed`
   }
 ]
 

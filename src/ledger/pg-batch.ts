@@ -13,6 +13,7 @@ import type pg from 'pg'
 import type { CardVault } from '../cards/card-vault.js'
 import { AUDIT_PURGE_PER_WRITE_MAX, AUDIT_ROWS_MAX, DENYLIST_CHANGES_KEPT_MAX, NONCE_PURGE_PER_BATCH_MAX, STATE_PURGE_PER_BATCH_MAX } from '../constants.js'
 import type { TapJob } from './engine.js'
+import { requestCardNo } from './tap-machine.js'
 import type { CreditRecord } from './ledger-state.js'
 import { LedgerInvariantError, type AccountClass } from './postings.js'
 import { PreloadedState, stateKey, tapKey, type CollectedWrites, type Preloaded } from './preloaded-state.js'
@@ -162,12 +163,9 @@ export function tapBatchSpec (jobs: TapJob[], vault: CardVault, operatorCodes: s
   const cardTokens = new Set<string>()
   const nonces: string[] = []
   for (const job of jobs) {
-    const card = job.tap.card
-    if (card.type === 'physical') cardTokens.add(vault.token(card.cardNo))
-    else if (job.qr?.ok === true) {
-      cardTokens.add(vault.token(job.qr.cardNo))
-      nonces.push(job.qr.nonce)
-    }
+    const cardNo = requestCardNo(job)
+    if (cardNo !== null) cardTokens.add(vault.token(cardNo))
+    if (job.tap.card.type === 'qr' && job.qr?.ok === true) nonces.push(job.qr.nonce)
   }
   const cards = [...cardTokens]
   return {

@@ -38,7 +38,7 @@ import type { PreloadedState } from './preloaded-state.js'
 import { settlementRows, settlementSql, settlementWindow, type SettlementRow } from './settlement.js'
 import { buildSettlementDay, closedReportOf, settledPositions, type SettlementDayReport } from './settlement-days.js'
 import { toTerminal } from './store.js'
-import { TapMachine } from './tap-machine.js'
+import { requestCardNo, TapMachine } from './tap-machine.js'
 import { WriterOps } from './writer-ops.js'
 
 export interface PgEngineOptions {
@@ -578,15 +578,15 @@ export class PgEngine implements LedgerEngine {
   }
 }
 
+/** The card a tap touches, when it names one (a QR names it once resolved). */
+function cardsOfJob (job: TapJob): string[] {
+  const cardNo = requestCardNo(job)
+  return cardNo === null ? [] : [cardNo]
+}
+
 /** The batch's terminals as the transaction sees them (status included: another process may have
  *  disabled one after this one authenticated its request), without their secrets: once a terminal,
  *  not once a tap. */
-/** The card a tap touches, when it names one (a QR names it once resolved). */
-function cardsOfJob (job: TapJob): string[] {
-  if (job.tap.card.type === 'physical') return [job.tap.card.cardNo]
-  return job.qr?.ok === true ? [job.qr.cardNo] : []
-}
-
 function terminalFacts (state: PreloadedState, jobs: TapJob[]): Map<string, TerminalFacts> {
   const facts = new Map<string, TerminalFacts>()
   for (const job of jobs) {

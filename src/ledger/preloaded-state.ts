@@ -192,11 +192,10 @@ export class PreloadedState implements LedgerState {
   }
 
   insertCard (card: NewCard, nowIso: string): void {
-    const token = this.vault.token(card.cardNo)
+    const { token, sealed } = this.vault.sealCard(card)
     const bankAccountId = this.postings.accountId(accountCode.card(token, 'bank'), 'card')
     const medicalAccountId = this.postings.accountId(accountCode.card(token, 'medical'), 'card')
     if (bankAccountId === medicalAccountId) throw new LedgerInvariantError('a card\'s two accounts must differ')
-    const sealed = this.vault.seal(token, { cardNo: card.cardNo, birthDate: card.birthDate, categories: card.categories })
     this.out.newCards.push({ card, token, sealed, bankAccountId, medicalAccountId, createdAt: nowIso })
   }
 

@@ -77,10 +77,10 @@ export class SqliteEngine implements LedgerEngine {
   /** Times the writer died and was started again. */
   writerRestarts = 0
 
-  private constructor (o: SqliteEngineOptions, lock: LedgerLock) {
+  private constructor (o: SqliteEngineOptions, lock: LedgerLock, vault: CardVault) {
     this.o = o
     this.lock = lock
-    this.vault = new CardVault(Buffer.from(o.cardDataKeyHex, 'hex'))
+    this.vault = vault
     this.checkpointer = o.dbPath === ':memory:' ? undefined : new BackgroundCheckpointer(o.dbPath)
   }
 
@@ -106,8 +106,9 @@ export class SqliteEngine implements LedgerEngine {
         }
       }
       // With the card data key: a v4 ledger is tokenised here, and a ledger of another key refused.
-      openLedgerDb(o.dbPath, { vault: new CardVault(Buffer.from(o.cardDataKeyHex, 'hex')) }).close()
-      const engine = new SqliteEngine(o, lock)
+      const vault = new CardVault(Buffer.from(o.cardDataKeyHex, 'hex'))
+      openLedgerDb(o.dbPath, { vault }).close()
+      const engine = new SqliteEngine(o, lock, vault)
       await engine.startWriter()
       return engine
     } catch (error) {

@@ -273,11 +273,10 @@ export class LedgerStore implements LedgerState {
 
   /** Creates the card and its two funding accounts at zero. Call inside a transaction. */
   insertCard (card: NewCard, nowIso: string): void {
-    const token = this.vault.token(card.cardNo)
+    const { token, sealed } = this.vault.sealCard(card)
     const bankId = this.postings.accountId(accountCode.card(token, 'bank'), 'card')
     const medicalId = this.postings.accountId(accountCode.card(token, 'medical'), 'card')
     if (bankId === medicalId) throw new LedgerInvariantError('a card\'s two accounts must differ')
-    const sealed = this.vault.seal(token, { cardNo: card.cardNo, birthDate: card.birthDate, categories: card.categories })
     this.s.insertCard.run(token, card.issuer, card.status, card.expiresOn, sealed, bankId, medicalId, nowIso)
   }
 

@@ -390,8 +390,9 @@ function stateReader (store: LedgerState, cardToken: string, nowMs: number): Sta
   }
 }
 
-/** The card number a tap's request names (a QR's once the service verified it), for log tokens. */
-function requestCardNo (job: TapJob): string | null {
+/** The card number a tap's request names (a QR's once the service verified it): for log tokens,
+ *  and for the PostgreSQL engine, the card a batch must preload and lock. */
+export function requestCardNo (job: TapJob): string | null {
   if (job.tap.card.type === 'physical') return job.tap.card.cardNo
   return job.qr?.ok === true ? job.qr.cardNo : null
 }
